@@ -1,0 +1,25 @@
+"""The output-stationary tile cycle formula: one closed function shared by sim/ and the RTL's cycle check.
+
+A tile is an R×C block of outputs computed over the full reduction length K.
+"""
+
+
+def os_fold_cycles(rows: int, cols: int, k: int) -> int:
+    """Fill + reduction of one output-stationary fold: R + C + K - 2 (SCALE-Sim's per-fold cost).
+
+    The last product lands in PE (R-1, C-1) at cycle (R-1) + (C-1) + (K-1), counting from 0.
+    """
+    return rows + cols + k - 2
+
+
+def os_readout_cycles(rows: int, cols: int) -> int:
+    """Cycles the RTL spends draining a finished tile that it does not overlap with compute.
+
+    Owned by rtl/: the generated design's drain must take exactly this many cycles.
+    """
+    return rows
+
+
+def os_tile_cycles(rows: int, cols: int, k: int) -> int:
+    """Total cycles of one RTL tile: os_fold_cycles + os_readout_cycles; verify/ asserts the RTL counter equals it."""
+    return os_fold_cycles(rows, cols, k) + os_readout_cycles(rows, cols)
