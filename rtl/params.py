@@ -1,0 +1,184 @@
+"""`RtlConfig`: the generator's frozen parameter object; every RTL width derives from it.
+
+It wraps the same `ArrayConfig` (rows, cols) and `NestedSpec` (N, ACC_BITS, M_BITS, logit bits) that golden/ and
+sim/ read, plus the two generator-only knobs: the operand-buffer depth K_MAX and an optional deliberate fault.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from golden.spec import MAX_SHIFT, NestedSpec
+from sim.config import ArrayConfig
+from sim.tile import os_tile_cycles
+
+MAX_RTL_DIM = 64  # largest R or C the generator accepts
+DEFAULT_K_MAX = 4608  # largest reduction of ResNet-18 CIFAR / ResNet-50 ImageNet: 512 channels · 3·3
+
+FAULTS = {
+    "drop_round_bit": "view units drop the round bit: view = sat(q >> k) (truncation instead of half-up)",
+    "no_view_saturate": "view units skip saturation: a round-up past the b-bit maximum is not clipped",
+    "narrow_acc": "PE accumulators are 2·N bits instead of ACC_BITS (sums wrap early)",
+    "drop_requant_round": "output units drop the requant rounding term 2^(s-1) (flooring instead of half-up)",
+    "no_align": "output units skip the align shift (acc' = acc at every width)",
+}
+
+# OutputUnit clamp / output modes (cfg_mode register values)
+OUT_MODES = {"relu": 0, "signed": 1, "logits": 2, "wide": 3}
+
+
+def bits_for(value: int) -> int:
+    """Unsigned width that holds every integer in [0, value]: max(1, value.bit_length())."""
+    return max(1, int(value).bit_length())
+
+
+@dataclass(frozen=True)
+class RtlConfig:
+    """Generator parameters of the DQT array.
+
+    array  ArrayConfig: rows R (= filters per tile), cols C (= output pixels per tile), spec (all widths)
+    k_max  depth of the weight and activation buffers: the largest reduction length K of one tile
+    fault  None, or one key of FAULTS (a deliberate bug for proving that the benches catch faults)
+    """
+
+    array: ArrayConfig = field(default_factory=ArrayConfig)
+    k_max: int = DEFAULT_K_MAX
+    fault: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("rows", "cols"):
+            v = getattr(self.array, name)
+            if not 1 <= v <= MAX_RTL_DIM:
+                raise ValueError(f"{name} must be in [1, {MAX_RTL_DIM}] for the RTL generator, got {v}")
+        if self.array.dataflow != "os":
+            raise ValueError(f"dataflow must be 'os' for the RTL generator, got {self.array.dataflow!r}")
+        if isinstance(self.k_max, bool) or not isinstance(self.k_max, int) or not 1 <= self.k_max <= 1 << 20:
+            raise ValueError(f"k_max must be an int in [1, {1 << 20}], got {self.k_max!r}")
+        if self.fault is not None and self.fault not in FAULTS:
+            raise ValueError(f"fault must be one of {', '.join(FAULTS)} (or None), got {self.fault!r}")
+
+    # ---- shape ------------------------------------------------------------------------------------
+    @property
+    def spec(self) -> NestedSpec:
+        return self.array.spec
+
+    @property
+    def rows(self) -> int:
+        return self.array.rows
+
+    @property
+    def cols(self) -> int:
+        return self.array.cols
+
+    # ---- derived widths ---------------------------------------------------------------------------
+    @property
+    def code_bits(self) -> int:
+        """Master code width N (buffer lanes)."""
+        return self.spec.n_bits
+
+    @property
+    def operand_bits(self) -> int:
+        """Signed view / PE operand width N+1."""
+        return self.spec.operand_bits
+
+    @property
+    def width_bits(self) -> int:
+        """Width of the b_w / b_a config registers: holds N."""
+        return bits_for(self.spec.n_bits)
+
+    @property
+    def view_shift_bits(self) -> int:
+        """Width of a view shift k = N - b, 0 <= k <= N-2."""
+        return bits_for(self.spec.n_bits - 2)
+
+    @property
+    def align_bits(self) -> int:
+        """Width of the align shift (N-b_w)+(N-b_a) <= 2(N-2)."""
+        return bits_for(self.spec.max_align_shift)
+
+    @property
+    def product_bits(self) -> int:
+        """Signed (N+1)×(N+1) product width 2(N+1)."""
+        return 2 * self.operand_bits
+
+    @property
+    def acc_bits(self) -> int:
+        """PE accumulator width: ACC_BITS (2N under fault narrow_acc)."""
+        return 2 * self.spec.n_bits if self.fault == "narrow_acc" else self.spec.acc_bits
+
+    @property
+    def wide_bits(self) -> int:
+        """Signed width of acc' + bias and of the residual term r: ACC_BITS (DESIGN.md §1 steps 2-3)."""
+        return self.spec.acc_bits
+
+    @property
+    def m_bits(self) -> int:
+        return self.spec.m_bits
+
+    @property
+    def shift_bits(self) -> int:
+        """Width of the requant shift register s, 0 <= s <= MAX_SHIFT."""
+        return bits_for(MAX_SHIFT)
+
+    @property
+    def requant_bits(self) -> int:
+        """Signed width of x·m + r·m_r + 2^(s-1): ACC_BITS + M_BITS + 2.
+
+        |x·m|, |r·m_r| < 2^(ACC+M-1) each, so the sum lies in (-2^(ACC+M), 2^(ACC+M)). The shift is saturated at
+        s_sat = ACC+M+1 (see `requant_shift_max`), so the rounding term is at most 2^(ACC+M); the total fits
+        ACC+M+2 signed bits. This is exact w.r.t. the golden 64-bit requant for every s in [0, MAX_SHIFT].
+        """
+        return self.wide_bits + self.m_bits + 2
+
+    @property
+    def requant_shift_max(self) -> int:
+        """Saturated requant shift: min(MAX_SHIFT, ACC+M+1). For s >= ACC+M+1 every result is 0 (rounded), so
+        clamping s there changes nothing: (t + 2^(s-1)) >> s = 0 for |t| < 2^(ACC+M)."""
+        return min(MAX_SHIFT, self.wide_bits + self.m_bits + 1)
+
+    @property
+    def out_bits(self) -> int:
+        """Signed output lane width: holds ReLU N-bit, signed N-bit, logits and the wide acc'+bias."""
+        return max(self.wide_bits, self.spec.logit_bits, self.spec.n_bits + 1)
+
+    @property
+    def k_addr_bits(self) -> int:
+        return bits_for(self.k_max - 1)
+
+    @property
+    def k_len_bits(self) -> int:
+        return bits_for(self.k_max)
+
+    @property
+    def row_bits(self) -> int:
+        return bits_for(self.rows - 1)
+
+    @property
+    def max_tile_cycles(self) -> int:
+        return os_tile_cycles(self.rows, self.cols, self.k_max)
+
+    @property
+    def cycle_bits(self) -> int:
+        """Width of the tile cycle counter: holds os_tile_cycles(R, C, K_MAX)."""
+        return bits_for(self.max_tile_cycles)
+
+    def out_range(self, mode: str) -> tuple[int, int]:
+        """[lo, hi] clamp of an output mode: relu [0, 2^N-1], signed N-bit, logits signed logit_bits."""
+        spec = self.spec
+        if mode == "relu":
+            return spec.int_range(spec.n_bits, False)
+        if mode == "signed":
+            return spec.int_range(spec.n_bits, True)
+        if mode == "logits":
+            return spec.logit_range
+        raise ValueError(f"mode must be relu, signed or logits for a clamp range, got {mode!r}")
+
+    def to_dict(self) -> dict:
+        """Configuration as recorded in manifest.json."""
+        spec = self.spec
+        return {
+            "rows": self.rows, "cols": self.cols, "k_max": self.k_max, "fault": self.fault,
+            "n_bits": spec.n_bits, "acc_bits": spec.acc_bits, "pe_acc_bits": self.acc_bits,
+            "m_bits": spec.m_bits, "logit_bits": spec.logit_bits, "operand_bits": self.operand_bits,
+            "requant_bits": self.requant_bits, "requant_shift_max": self.requant_shift_max,
+            "out_bits": self.out_bits, "cycle_bits": self.cycle_bits, "out_modes": dict(OUT_MODES),
+        }
