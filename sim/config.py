@@ -4,6 +4,7 @@ The RTL generator reads rows/cols from here and widths from golden's NestedSpec;
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -32,10 +33,12 @@ class ArrayConfig:
 
     rows, cols           PE array shape R×C
     dataflow             "os" output-stationary (the RTL's), "ws" weight-, "is" input-stationary
+                         (sim/dataflow.py: SCALE-Sim's mappings and per-fold cycles)
     pe_mode              "fixed": one product per PE per cycle at any width;
                          "fused": Bit Fusion style, (8/b_w)·(8/b_a) products per cycle for b ∈ {2,4,8}
     layout               "packed": a view fetches N-bit codes; "bitplane": a b-bit view fetches b+1 planes
-    *_sram_kib           on-chip buffer sizes in KiB (weights, input activations, outputs)
+    *_sram_kib           on-chip buffer sizes in KiB (weights, input activations, outputs), each double
+                         buffered: half holds the working set while DRAM fills the other half (sim/memory.py)
     dram_bytes_per_cycle DRAM bandwidth
     clock_mhz            clock frequency
     spec                 the nested-integer widths (operand and accumulator widths derive from it)
@@ -65,8 +68,11 @@ class ArrayConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if not self.clock_mhz > 0:
-            raise ValueError(f"clock_mhz must be positive, got {self.clock_mhz!r}")
+        if isinstance(self.clock_mhz, bool) or not isinstance(self.clock_mhz, (int, float)) \
+                or not math.isfinite(self.clock_mhz) or self.clock_mhz <= 0:
+            raise ValueError(f"clock_mhz must be a positive finite number, got {self.clock_mhz!r}")
+        if not isinstance(self.spec, NestedSpec):
+            raise TypeError(f"spec must be a NestedSpec, got {type(self.spec).__name__}")
 
     @classmethod
     def from_pe(cls, pe: str, **kw) -> "ArrayConfig":
