@@ -1,0 +1,507 @@
+"""Numba kernels of the golden model, bit-exact twins of golden/kernels_ref.py (same names and signatures).
+
+`BACKENDS = {"numba": ..., "numpy": ...}` maps a backend name to a namespace holding the six kernels
+conv2d_acc, linear_acc, maxpool2d, gap_sum, view, requant.
+
+Convolution as an integer GEMM (the hot path). A conv is acc[b, m, p] = Σ_k W[m, k] · X_b[k, p] with
+k = (u, v, c) running over kernel rows, columns and input channels and p over output pixels. Both operands
+are packed once per call: the weights as rows W[m, :] and the input, transposed to padded NHWC, as im2col
+rows X_b[:, p]; the reduction length K is zero-padded to a multiple of the tile depth (zeros add nothing).
+Two exact routes:
+
+* "vnni" (CPUs with AVX-512 VNNI): VPDPBUSD multiplies unsigned bytes by signed bytes and adds each group
+  of four products to an int32 lane, without saturation. Activations are unsigned views in [0, 2^b - 1]; a
+  signed operand X in [-128, 127] (the network input) is shifted to X + 128 and the sum corrected exactly:
+  Σ W·X = Σ W·(X + 128) - 128·Σ_k W[m, k] (padding positions, X = 0, are packed as 128 too).
+* "dot": LLVM-vectorised dot products on int16 operands (int32 accumulators) or int64 operands (int64
+  accumulators) for any other operand range or CPU.
+
+Exactness: every int32 lane holds a partial sum of products over a subset of one K-chunk, and int32
+addition is exact modulo 2^32, so a chunk's total is exact when its true value fits int32:
+K_chunk · max|X| · max|W| <= 2^31 - 1. The chunk length is derived from the actual operand bounds (the
+dtype range for 8-bit inputs, a scan otherwise); chunk totals are added in int64. With 8-bit operands
+(|X| <= 255, |W| <= 128) a chunk is 65 792 terms, longer than any ResNet reduction.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numba as nb
+import numpy as np
+from llvmlite import binding as llvm_binding
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+from . import kernels_ref, primitives
+from .kernels_ref import (check_conv_args, check_int_array, check_linear_args, check_pool_args,
+                          check_shift)
+from .spec import NestedSpec
+
+ACC32_MAX = NestedSpec.int_range(32, True)[1]
+U8_RANGE = NestedSpec.int_range(8, False)
+S8_RANGE = NestedSpec.int_range(8, True)
+S16_RANGE = NestedSpec.int_range(16, True)
+TILE_M, TILE_P = 4, 4  # register tile: weight rows × pixels per micro-kernel call
+VNNI_DEPTH = 64  # bytes of K per 512-bit VPDPBUSD step
+DOT_DEPTH = 16  # K padding of the dot route (a vector of 16 int32 lanes)
+ROUTES = ("vnni", "dot")
+
+
+def _host_has_vnni() -> bool:
+    """True when numba compiles for this host and the host has AVX-512 VNNI (VPDPBUSD on zmm)."""
+    features = llvm_binding.get_host_cpu_features()
+    return nb.config.CPU_NAME in (None, "host") and bool(features.get("avx512vnni")) and \
+        bool(features.get("avx512bw"))
+
+
+HAS_VNNI = _host_has_vnni()
+
+
+# ---- VNNI micro-kernel ---------------------------------------------------------------------------------
+@intrinsic
+def _vnni_tile(typingctx, w_addr, ldw, x_addr, ldx, nsteps, out_addr, ld_m, ld_p):
+    """out[r·ld_m + c·ld_p] += Σ_{k < 64·nsteps} W[r·ldw + k] · X[c·ldx + k]  for r < TILE_M, c < TILE_P.
+
+    W signed bytes, X unsigned bytes, out int64; addresses are raw byte addresses. Each of the
+    TILE_M·TILE_P accumulators is a vector of 16 int32 lanes fed by VPDPBUSD (lane i adds the four products
+    of bytes 4i..4i+3); the lanes are summed once at the end, sign-extended and added to out.
+    """
+    sig = types.void(*(types.intp,) * 8)
+
+    def codegen(context, builder, signature, args):
+        w_addr, ldw, x_addr, ldx, nsteps, out_addr, ld_m, ld_p = args
+        i64, i32 = ir.IntType(64), ir.IntType(32)
+        vec = ir.VectorType(i32, 16)
+        module = builder.module
+        dpbusd = module.globals.get("llvm.x86.avx512.vpdpbusd.512") or ir.Function(
+            module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.x86.avx512.vpdpbusd.512")
+        reduce_add = module.globals.get("llvm.vector.reduce.add.v16i32") or ir.Function(
+            module, ir.FunctionType(i32, [vec]), "llvm.vector.reduce.add.v16i32")
+        const = lambda v: ir.Constant(i64, v)  # noqa: E731
+        entry = builder.block
+        loop = builder.append_basic_block("vnni.loop")
+        done = builder.append_basic_block("vnni.done")
+        zero = ir.Constant(vec, None)
+        builder.cbranch(builder.icmp_signed(">", nsteps, const(0)), loop, done)
+
+        builder.position_at_end(loop)
+        step = builder.phi(i64)
+        accs = [[builder.phi(vec) for _ in range(TILE_P)] for _ in range(TILE_M)]
+        offset = builder.mul(step, const(VNNI_DEPTH))
+
+        def load(base, ld, row):
+            ptr = builder.inttoptr(builder.add(builder.add(base, builder.mul(ld, const(row))), offset),
+                                   vec.as_pointer())
+            value = builder.load(ptr)
+            value.align = 1
+            return value
+
+        wv = [load(w_addr, ldw, r) for r in range(TILE_M)]
+        xv = [load(x_addr, ldx, c) for c in range(TILE_P)]
+        new = [[builder.call(dpbusd, [accs[r][c], xv[c], wv[r]]) for c in range(TILE_P)] for r in range(TILE_M)]
+        next_step = builder.add(step, const(1))
+        body_end = builder.block
+        builder.cbranch(builder.icmp_signed("<", next_step, nsteps), loop, done)
+        step.add_incoming(const(0), entry)
+        step.add_incoming(next_step, body_end)
+        for r in range(TILE_M):
+            for c in range(TILE_P):
+                accs[r][c].add_incoming(zero, entry)
+                accs[r][c].add_incoming(new[r][c], body_end)
+
+        builder.position_at_end(done)
+        finals = []
+        for r in range(TILE_M):
+            for c in range(TILE_P):
+                phi = builder.phi(vec)
+                phi.add_incoming(zero, entry)
+                phi.add_incoming(new[r][c], body_end)
+                finals.append((r, c, phi))
+        for r, c, phi in finals:
+            total = builder.sext(builder.call(reduce_add, [phi]), i64)
+            index = builder.add(builder.mul(ld_m, const(r)), builder.mul(ld_p, const(c)))
+            ptr = builder.inttoptr(builder.add(out_addr, builder.mul(index, const(8))), i64.as_pointer())
+            builder.store(builder.add(builder.load(ptr), total), ptr)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@nb.njit(parallel=True, cache=True)
+def _gemm_vnni(wp, cols, out, k_lo, k_hi):
+    """out[b, m, p] += Σ_{k_lo <= k < k_hi} wp[m, k] · cols[b, p, k]   (int8 × uint8, int64 out).
+
+    wp (Mp, Kp) int8, cols (B, Pp, Kp) uint8, out (B, Mp, Pp) int64; Mp, Pp multiples of the tile,
+    k_lo, k_hi multiples of VNNI_DEPTH.
+    """
+    n_img, pp, kp = cols.shape
+    mp = wp.shape[0]
+    steps = (k_hi - k_lo) // VNNI_DEPTH
+    tiles = pp // TILE_P
+    for t in nb.prange(n_img * tiles):
+        b = t // tiles
+        p = (t % tiles) * TILE_P
+        x_addr = cols.ctypes.data + (b * pp + p) * kp + k_lo
+        for m in range(0, mp, TILE_M):
+            _vnni_tile(wp.ctypes.data + m * kp + k_lo, kp, x_addr, kp, steps,
+                       out.ctypes.data + ((b * mp + m) * pp + p) * 8, pp, 1)
+
+
+# ---- dot route (LLVM vectorises the k loops) -------------------------------------------------------------
+def _make_gemm_dot(acc):
+    """out[b, m, p] += Σ_{k_lo <= k < k_hi} wp[m, k] · cols[b, p, k] with `acc` (int32 or int64) partial
+    sums: a TILE_M × TILE_P tile of dot products per inner loop, products truncated to `acc` (exact when the
+    chunk bound of the module docstring holds)."""
+
+    @nb.njit(parallel=True)
+    def gemm(wp, cols, out, k_lo, k_hi):
+        n_img, pp, kp = cols.shape
+        mp = wp.shape[0]
+        tiles = pp // TILE_P
+        for t in nb.prange(n_img * tiles):
+            b = t // tiles
+            p = (t % tiles) * TILE_P
+            x0, x1, x2, x3 = cols[b, p], cols[b, p + 1], cols[b, p + 2], cols[b, p + 3]
+            for m in range(0, mp, TILE_M):
+                w0, w1, w2, w3 = wp[m], wp[m + 1], wp[m + 2], wp[m + 3]
+                s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = acc(0)
+                s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = acc(0)
+                for k in range(k_lo, k_hi):
+                    a0, a1, a2, a3 = w0[k], w1[k], w2[k], w3[k]
+                    c0, c1, c2, c3 = x0[k], x1[k], x2[k], x3[k]
+                    s00 = acc(s00 + acc(a0 * c0)); s01 = acc(s01 + acc(a0 * c1))  # noqa: E702
+                    s02 = acc(s02 + acc(a0 * c2)); s03 = acc(s03 + acc(a0 * c3))  # noqa: E702
+                    s10 = acc(s10 + acc(a1 * c0)); s11 = acc(s11 + acc(a1 * c1))  # noqa: E702
+                    s12 = acc(s12 + acc(a1 * c2)); s13 = acc(s13 + acc(a1 * c3))  # noqa: E702
+                    s20 = acc(s20 + acc(a2 * c0)); s21 = acc(s21 + acc(a2 * c1))  # noqa: E702
+                    s22 = acc(s22 + acc(a2 * c2)); s23 = acc(s23 + acc(a2 * c3))  # noqa: E702
+                    s30 = acc(s30 + acc(a3 * c0)); s31 = acc(s31 + acc(a3 * c1))  # noqa: E702
+                    s32 = acc(s32 + acc(a3 * c2)); s33 = acc(s33 + acc(a3 * c3))  # noqa: E702
+                o = out[b]
+                o[m, p] += s00; o[m, p + 1] += s01; o[m, p + 2] += s02; o[m, p + 3] += s03  # noqa: E702
+                o[m + 1, p] += s10; o[m + 1, p + 1] += s11; o[m + 1, p + 2] += s12; o[m + 1, p + 3] += s13  # noqa: E702
+                o[m + 2, p] += s20; o[m + 2, p + 1] += s21; o[m + 2, p + 2] += s22; o[m + 2, p + 3] += s23  # noqa: E702
+                o[m + 3, p] += s30; o[m + 3, p + 1] += s31; o[m + 3, p + 2] += s32; o[m + 3, p + 3] += s33  # noqa: E702
+
+    return gemm
+
+
+_gemm_dot32 = _make_gemm_dot(nb.int32)
+_gemm_dot64 = _make_gemm_dot(nb.int64)
+
+
+# ---- packing ---------------------------------------------------------------------------------------------
+@nb.njit(parallel=True, cache=True)
+def _bounds(flat):
+    """(min, max) of a non-empty 1-D integer array."""
+    n = flat.size
+    parts = min(n, 64)
+    lows = np.empty(parts, np.int64)
+    highs = np.empty(parts, np.int64)
+    for t in nb.prange(parts):
+        lo, hi = flat[t * n // parts], flat[t * n // parts]
+        for i in range(t * n // parts, (t + 1) * n // parts):
+            v = flat[i]
+            lo, hi = min(lo, v), max(hi, v)
+        lows[t], highs[t] = lo, hi
+    return lows.min(), highs.max()
+
+
+@nb.njit(parallel=True, cache=True)
+def _to_nhwc(x, offset, pad, out):
+    """out[b, h + pad, w + pad, c] = x[b, c, h, w] + offset, border = offset (a zero code, shifted)."""
+    n_img, ch, hh, ww = x.shape
+    for t in nb.prange(n_img * hh):
+        b, h = t // hh, t % hh
+        for c in range(ch):
+            for w in range(ww):
+                out[b, h + pad, w + pad, c] = x[b, c, h, w] + offset
+    if pad > 0:
+        for b in nb.prange(n_img):
+            out[b, :pad] = offset
+            out[b, hh + pad:] = offset
+            out[b, :, :pad] = offset
+            out[b, :, ww + pad:] = offset
+
+
+@nb.njit(parallel=True, cache=True)
+def _im2col(xp, kh, kw, stride, oh, ow, cols):
+    """cols[b, i·OW + j, (u·kw + v)·C + c] = xp[b, i·stride + u, j·stride + v, c]  (xp padded NHWC);
+    the K tail and the pixel tail of cols stay as allocated (zero)."""
+    n_img, _, _, ch = xp.shape
+    for t in nb.prange(n_img * oh):
+        b, i = t // oh, t % oh
+        for j in range(ow):
+            row = cols[b, i * ow + j]
+            for u in range(kh):
+                for v in range(kw):
+                    k = (u * kw + v) * ch
+                    row[k:k + ch] = xp[b, i * stride + u, j * stride + v]
+
+
+@nb.njit(parallel=True, cache=True)
+def _pack_weights(w, out):
+    """out[m, (u·kw + v)·C + c] = w[m, c, u, v]; returns the row sums Σ_k w[m, k] (int64)."""
+    mm, ch, kh, kw = w.shape
+    sums = np.zeros(mm, np.int64)
+    for m in nb.prange(mm):
+        total = 0
+        for u in range(kh):
+            for v in range(kw):
+                for c in range(ch):
+                    q = w[m, c, u, v]
+                    total += q
+                    out[m, (u * kw + v) * ch + c] = q
+        sums[m] = total
+    return sums
+
+
+def _round_up(n: int, step: int) -> int:
+    return -(-n // step) * step
+
+
+def operand_bounds(a: np.ndarray) -> tuple[int, int]:
+    """[lo, hi] holding every element of `a`: the dtype range for 8-bit arrays, else a scan (min, max)."""
+    if a.dtype.itemsize == 1:
+        info = np.iinfo(a.dtype)
+        return int(info.min), int(info.max)
+    if a.size == 0:
+        return 0, 0
+    lo, hi = _bounds(np.ascontiguousarray(a).reshape(-1))
+    return int(lo), int(hi)
+
+
+def _fits(bounds: tuple[int, int], rng: tuple[int, int]) -> bool:
+    return rng[0] <= bounds[0] and bounds[1] <= rng[1]
+
+
+def _max_abs(bounds: tuple[int, int]) -> int:
+    return max(abs(bounds[0]), abs(bounds[1]), 1)
+
+
+def pick_route(x_bounds: tuple[int, int], w_bounds: tuple[int, int], route: str | None = None) -> str:
+    """'vnni' when the host has it, x fits uint8 or int8 (shifted) and w fits int8; else 'dot'.
+    A requested `route` is checked against the same conditions."""
+    vnni_ok = (HAS_VNNI and _fits(w_bounds, S8_RANGE)
+               and (_fits(x_bounds, U8_RANGE) or _fits(x_bounds, S8_RANGE)))
+    if route is None:
+        return "vnni" if vnni_ok else "dot"
+    if route not in ROUTES:
+        raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
+    if route == "vnni" and not vnni_ok:
+        raise ValueError(f"route 'vnni' needs AVX-512 VNNI (host has it: {HAS_VNNI}), x in uint8 or int8 "
+                         f"(x bounds {x_bounds}) and w in int8 (w bounds {w_bounds})")
+    return route
+
+
+def chunk_length(x_bounds: tuple[int, int], w_bounds: tuple[int, int], depth: int) -> int:
+    """Longest K-chunk (a multiple of `depth`) whose int32 sum is exact: K_c·max|x|·max|w| <= 2^31 - 1.
+    0 when not even one `depth` step is exact."""
+    return ACC32_MAX // (_max_abs(x_bounds) * _max_abs(w_bounds)) // depth * depth
+
+
+def _conv_gemm(x, w, stride, padding, oh, ow, route):
+    """acc[b, m, p] = Σ_k W[m, k] · im2col(X_b)[k, p] as int64 (B, M, OH, OW) through `route`."""
+    n_img, ch, hh, ww = x.shape
+    mm, _, kh, kw = w.shape
+    x_bounds, w_bounds = operand_bounds(x), operand_bounds(w)
+    route = pick_route(x_bounds, w_bounds, route)
+    offset = 0
+    if route == "vnni":
+        if not _fits(x_bounds, U8_RANGE):
+            offset = -S8_RANGE[0]  # x + 128 in [0, 255]
+        x_bounds = (x_bounds[0] + offset, x_bounds[1] + offset)
+        depth, x_dtype, w_dtype, gemm = VNNI_DEPTH, np.uint8, np.int8, _gemm_vnni
+        chunk = chunk_length(x_bounds, w_bounds, depth)
+    else:
+        depth = DOT_DEPTH
+        chunk = chunk_length(x_bounds, w_bounds, depth)
+        if chunk and _fits(x_bounds, S16_RANGE) and _fits(w_bounds, S16_RANGE):
+            x_dtype, w_dtype, gemm = np.int16, np.int16, _gemm_dot32
+        else:  # int64 partial sums: exact while |Σ| < 2^63
+            x_dtype, w_dtype, gemm, chunk = np.int64, np.int64, _gemm_dot64, ch * kh * kw
+    kp = _round_up(ch * kh * kw, depth)
+    mp, pp = _round_up(mm, TILE_M), _round_up(oh * ow, TILE_P)
+    wp = np.zeros((mp, kp), w_dtype)
+    row_sums = _pack_weights(w, wp)
+    xp = np.empty((n_img, hh + 2 * padding, ww + 2 * padding, ch), x_dtype)
+    _to_nhwc(x, offset, padding, xp)
+    cols = np.zeros((n_img, pp, kp), x_dtype)
+    _im2col(xp, kh, kw, stride, oh, ow, cols)
+    out = np.zeros((n_img, mp, pp), np.int64)
+    for k_lo in range(0, kp, chunk):
+        gemm(wp, cols, out, k_lo, min(k_lo + chunk, kp))
+    acc = out[:, :mm, :oh * ow]
+    if offset:
+        acc -= offset * row_sums[None, :, None]
+    return np.ascontiguousarray(acc).reshape(n_img, mm, oh, ow)
+
+
+# ---- public kernels --------------------------------------------------------------------------------------
+def conv2d_acc(x, w, stride: int, padding: int, route: str | None = None) -> np.ndarray:
+    """Exact conv accumulator (groups = 1, zero padding), int64 (B, M, OH, OW):
+
+        acc[b, m, i, j] = Σ_{c, u, v} w[m, c, u, v] · xpad[b, c, i·stride + u, j·stride + v]
+
+    Same result as kernels_ref.conv2d_acc. `route` ("vnni" | "dot") forces a GEMM route (tests); by default
+    the fastest exact one for the operand bounds is used (module docstring).
+    """
+    x, w, stride, padding, (oh, ow) = check_conv_args(x, w, stride, padding)
+    return _conv_gemm(x, w, stride, padding, oh, ow, route)
+
+
+def linear_acc(x, w, route: str | None = None) -> np.ndarray:
+    """Exact fully connected accumulator, int64 (B, M):  acc[b, m] = Σ_k w[m, k] · x[b, k]
+    (the conv GEMM with one 1×1 pixel per row of x)."""
+    x, w = check_linear_args(x, w)
+    n, k = x.shape
+    acc = _conv_gemm(x.reshape(n, k, 1, 1), w.reshape(w.shape[0], k, 1, 1), 1, 0, 1, 1, route)
+    return acc.reshape(n, w.shape[0])
+
+
+@nb.njit(parallel=True, cache=True)
+def _maxpool(x, kernel, stride, padding, out):
+    n_img, ch, hh, ww = x.shape
+    _, _, oh, ow = out.shape
+    for t in nb.prange(n_img * ch):
+        b, c = t // ch, t % ch
+        for i in range(oh):
+            h0, h1 = max(i * stride - padding, 0), min(i * stride - padding + kernel, hh)
+            for j in range(ow):
+                w0, w1 = max(j * stride - padding, 0), min(j * stride - padding + kernel, ww)
+                best = x[b, c, h0, w0]
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        best = max(best, x[b, c, h, w])
+                out[b, c, i, j] = best
+
+
+def maxpool2d(x, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """Max over the valid part of each window (padding ignored), same dtype as x:
+
+        y[b, c, i, j] = max { x[b, c, h, v] : h ∈ [i·s - p, i·s - p + kernel) ∩ [0, H),
+                                               v ∈ [j·s - p, j·s - p + kernel) ∩ [0, W) }
+    """
+    x, kernel, stride, padding, (oh, ow) = check_pool_args(x, kernel, stride, padding)
+    out = np.empty((x.shape[0], x.shape[1], oh, ow), x.dtype)
+    _maxpool(x, kernel, stride, padding, out)
+    return out
+
+
+@nb.njit(parallel=True, cache=True)
+def _gap_sum(x, out):
+    n_img, ch = out.shape
+    for t in nb.prange(n_img * ch):
+        b, c = t // ch, t % ch
+        total = 0
+        for v in x[b, c].flat:
+            total += v
+        out[b, c] = total
+
+
+def gap_sum(x) -> np.ndarray:
+    """Global sum pool, int64 (B, C):  y[b, c] = Σ_{h, w} x[b, c, h, w]."""
+    x = check_int_array("x", x, 4, "(B, C, H, W)")
+    out = np.empty(x.shape[:2], np.int64)
+    _gap_sum(np.ascontiguousarray(x), out)
+    return out
+
+
+@nb.njit(parallel=True, cache=True)
+def _view(flat, k, lo, hi, out):
+    """out = clip((q + 2^(k-1)) >> k, lo, hi) for k > 0; returns (min, max) of q for the range check."""
+    n = flat.size
+    parts = min(n, 64)
+    lows = np.empty(parts, np.int64)
+    highs = np.empty(parts, np.int64)
+    half = np.int64(1) << (k - 1)
+    for t in nb.prange(parts):
+        qlo, qhi = np.int64(flat[t]), np.int64(flat[t])
+        for i in range(t * n // parts, (t + 1) * n // parts):
+            q = np.int64(flat[i])
+            qlo, qhi = min(qlo, q), max(qhi, q)
+            out[i] = min(max((q + half) >> k, lo), hi)
+        lows[t], highs[t] = qlo, qhi
+    return lows.min(), highs.max()
+
+
+def view(q, bits: int, signed: bool, spec: NestedSpec) -> np.ndarray:
+    """golden.primitives.view, int64:  k = N - b;  k = 0: q;  k > 0: sat_{b,signed}((q + 2^(k-1)) >> k)
+    (half-up rounding, then saturation to the b-bit range). Raises ArithmeticOverflow on a master code
+    outside the N-bit range, like the reference."""
+    spec.check_width(bits, "bits")
+    q = np.asarray(q)
+    k = spec.n_bits - bits
+    if k == 0 or q.size == 0:
+        return primitives.view(q, bits, signed, spec)
+    lo, hi = spec.code_range(signed, bits)
+    out = np.empty(q.size, np.int64)
+    qlo, qhi = _view(np.ascontiguousarray(q).reshape(-1), k, lo, hi, out)
+    primitives.check_range(np.array([qlo, qhi]), *spec.code_range(signed), what="master code")
+    return out.reshape(q.shape)
+
+
+@nb.njit(parallel=True, cache=True)
+def _requant(x, m, s, lo, hi, r, m_r, out):
+    """x, r, out (rows, C, inner); m (C,). out = clamp((x·m + r·m_r + 2^(s-1)) >> s, lo, hi); returns the
+    number of unclamped values outside [lo, hi]."""
+    rows, ch, inner = x.shape
+    rnd = (np.int64(1) << (s - 1)) if s > 0 else np.int64(0)
+    counts = np.zeros(rows * ch, np.int64)
+    for t in nb.prange(rows * ch):
+        a, c = t // ch, t % ch
+        mc = m[c]
+        n = 0
+        for i in range(inner):
+            u = (x[a, c, i] * mc + r[a, c, i] * m_r + rnd) >> s
+            n += (u < lo) | (u > hi)
+            out[a, c, i] = min(max(u, lo), hi)
+        counts[t] = n
+    return counts.sum()
+
+
+def _channel_form(x: np.ndarray, m: np.ndarray):
+    """(x as (rows, C, inner), m as (C,)) when m broadcasts against x along at most one axis, else None."""
+    if m.ndim > x.ndim or any(d not in (1, n) for d, n in zip(m.shape[::-1], x.shape[::-1])):
+        return None
+    full = (1,) * (x.ndim - m.ndim) + m.shape
+    axes = [i for i, d in enumerate(full) if d != 1]
+    if len(axes) > 1:
+        return None
+    a = axes[0] if axes else 0
+    ch = x.shape[a] if axes else 1
+    rows = int(np.prod(x.shape[:a], dtype=np.int64))
+    return x.reshape(rows, ch, -1), m.reshape(-1)[:ch] if axes else m.reshape(-1)[:1]
+
+
+def requant(x, m, s: int, lo: int, hi: int, r=0, m_r: int = 0) -> tuple[np.ndarray, int]:
+    """golden.primitives.requant plus the clamp count, in int64:
+
+        u = (x·m + r·m_r + 2^(s-1)) >> s          (rounding term 0 when s = 0; one half-up rounding)
+        y = clamp(u, lo, hi),   n_clamped = #{u < lo or u > hi}
+
+    `m` a scalar or broadcasting against x; `r` a scalar or broadcasting to x's shape.
+    """
+    s = check_shift(s)
+    x = np.ascontiguousarray(x, dtype=np.int64)
+    m = np.asarray(m, dtype=np.int64)
+    if x.size == 0:
+        return x.copy(), 0
+    form = _channel_form(x, m)
+    if form is None:  # m varies along several axes: one multiplier per element
+        form = (x.reshape(1, -1, 1), np.broadcast_to(m, x.shape).reshape(-1))
+    x3, m1 = form
+    r3 = np.ascontiguousarray(np.broadcast_to(np.asarray(r, dtype=np.int64), x.shape)).reshape(x3.shape)
+    out = np.empty(x3.shape, np.int64)
+    n_clamped = _requant(x3, np.ascontiguousarray(m1), s, int(lo), int(hi), r3, int(m_r), out)
+    return out.reshape(x.shape), int(n_clamped)
+
+
+BACKENDS = {
+    "numba": SimpleNamespace(conv2d_acc=conv2d_acc, linear_acc=linear_acc, maxpool2d=maxpool2d,
+                             gap_sum=gap_sum, view=view, requant=requant),
+    "numpy": SimpleNamespace(conv2d_acc=kernels_ref.conv2d_acc, linear_acc=kernels_ref.linear_acc,
+                             maxpool2d=kernels_ref.maxpool2d, gap_sum=kernels_ref.gap_sum,
+                             view=kernels_ref.view, requant=kernels_ref.requant),
+}
