@@ -1,0 +1,105 @@
+"""What the `sim` and `sweep` commands run, as typed functions: build the `ArrayConfig`, simulate a golden run
+(static plan: once; dynamic plan: once per image, controller included) or a SCALE-Sim topology CSV."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from golden.controller import controller_network
+from golden.model_file import load_model
+from golden.plan import parse_plan
+from golden.session import GoldenRun
+from golden.spec import DEFAULT_SPEC, NestedSpec
+from golden.topologies import TOPOLOGIES, topology
+
+from .config import ArrayConfig
+from .energy import EnergyTable, load_energy
+from .simulate import NetworkSim, simulate_network, simulate_workload
+from .topology_csv import read_topology_csv
+
+
+CONFIG_OPTIONS = ("rows", "cols", "dataflow", "pe_mode", "layout", "weight_sram_kib", "act_sram_kib", "out_sram_kib",
+                  "dram_bytes_per_cycle", "clock_mhz")
+
+
+def make_config(pe: str = "16x16", dataflow: str = "os", pe_mode: str = "fixed", layout: str = "packed",
+                weight_sram_kib: int = 64, act_sram_kib: int = 64, out_sram_kib: int = 64,
+                dram_bytes_per_cycle: int = 16, clock_mhz: float = 500.0,
+                spec: NestedSpec = DEFAULT_SPEC) -> ArrayConfig:
+    """ArrayConfig from command-line values (--pe RxC parsed here); the error names the option (--dataflow ...)."""
+    try:
+        return ArrayConfig.from_pe(pe, dataflow=dataflow, pe_mode=pe_mode, layout=layout,
+                                   weight_sram_kib=weight_sram_kib, act_sram_kib=act_sram_kib,
+                                   out_sram_kib=out_sram_kib, dram_bytes_per_cycle=dram_bytes_per_cycle,
+                                   clock_mhz=clock_mhz, spec=spec)
+    except (ValueError, TypeError) as e:
+        field = str(e).split(" ", 1)[0]
+        if field in CONFIG_OPTIONS:
+            raise type(e)(f"--{field.replace('_', '-')}: {e}") from e
+        raise
+
+
+def energy_option(path: str | None) -> EnergyTable | None:
+    """--energy FILE.json: the overriding table, or None for the defaults."""
+    return None if path is None else load_energy(path)
+
+
+def check_plan_option(plan: str | None, spec: NestedSpec) -> None:
+    """--plan uniform:B must have an integer 2 <= B <= N (checked before any inference runs)."""
+    if plan is None or not plan.startswith("uniform:"):
+        return
+    bits = plan.split(":", 1)[1]
+    if not bits.isdigit() or not 2 <= int(bits) <= spec.n_bits:
+        raise ValueError(f"--plan {plan!r}: width must be an integer in [2, {spec.n_bits}]")
+
+
+def simulate_golden_run(run: GoldenRun, config: ArrayConfig, energy: EnergyTable | None = None) -> list[NetworkSim]:
+    """One NetworkSim per image of a golden run. Images with identical widths share one simulation; a
+    dynamic run also simulates the controller (its two linear layers at N bits)."""
+    network = run.model.network
+    controller = run.model.controller.network if run.dynamic and run.model.controller is not None else None
+    if run.dynamic and controller is None:
+        controller = controller_network(network, run.model.spec)
+    cache: dict[tuple, NetworkSim] = {}
+    sims = []
+    for widths in run.result.widths:
+        key = tuple(sorted((name, tuple(int(b) for b in pair)) for name, pair in widths.items()))
+        if key not in cache:
+            cache[key] = simulate_network(network, config, widths, energy, controller)
+        sims.append(cache[key])
+    return sims
+
+
+def csv_plan_bits(plan: str | None, spec: NestedSpec) -> int:
+    """Width of every layer of a topology CSV: --plan uniform:B (default N). CSVs carry no layer roles, so
+    per-layer JSON plans apply to golden models only."""
+    if plan is None:
+        return spec.n_bits
+    check_plan_option(plan, spec)
+    if not plan.startswith("uniform:"):
+        raise ValueError(f"--plan {plan!r}: with --topology only uniform:B plans are supported")
+    return int(plan.split(":", 1)[1])
+
+
+def simulate_topology_csv(path: str | Path, plan: str | None, config: ArrayConfig,
+                          energy: EnergyTable | None = None) -> NetworkSim:
+    """Simulate a SCALE-Sim topology CSV with every layer at the --plan width."""
+    bits = csv_plan_bits(plan, config.spec)
+    workload = read_topology_csv(path, config.spec).with_widths(bits, bits)
+    return NetworkSim(simulate_workload(workload, config, energy))
+
+
+def static_network(model: str):
+    """The Network of a topology name, or of a model file (its header; no inference needed)."""
+    if model in TOPOLOGIES:
+        return topology(model)
+    if Path(model).is_file():
+        return load_model(model).network
+    raise ValueError(f"--model {model!r} is neither a topology ({', '.join(TOPOLOGIES)}) nor a model file")
+
+
+def simulate_static(model: str, plan: str, config: ArrayConfig, energy: EnergyTable | None = None) -> NetworkSim:
+    """A static plan needs no inference: widths from golden.plan.parse_plan over the model's Network."""
+    check_plan_option(plan, config.spec)
+    network = static_network(model)
+    widths = parse_plan(plan, network, config.spec).layer_widths(network, config.spec)
+    return simulate_network(network, config, widths, energy)
