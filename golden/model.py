@@ -188,4 +188,7 @@ def validate_model(model: NestedModel) -> None:
         expect = len(net.switchable_layers) * len(spec.candidates)
         if c.network.num_classes != expect:
             raise ValueError(f"controller: {c.network.num_classes} logits, expected L·K = {expect}")
-        validate_model(c)
+        try:
+            validate_model(c)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"controller: {e}") from e

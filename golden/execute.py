@@ -1,0 +1,119 @@
+"""Integer execution of one op (DESIGN.md §1) on a batch, with a chosen kernel backend.
+
+A conv / linear at widths (b_w, b_a), with k_w = N - b_w and k_a = N - b_a:
+    1. acc   = Σ view_bw(W) · view_ba(A)                  exact; must fit ACC_BITS
+    2. acc'  = acc << (k_w + k_a)                          back on the master scale; must fit ACC_BITS
+    3. x     = acc' + bias[c]                              must fit ACC_BITS
+    4. y     = requant(x, m[c], s, r, m_r[c]) clamped      (output_kind "act" / "logits")
+       or y = x                                            (output_kind "wide": the residual term of a block)
+One multiplier m[c] and one shift s serve every width: a width switch changes only the shift amounts of
+steps 1-2 (the views and the align shift), never a multiplier. Every width check raises ArithmeticOverflow
+naming the layer. Step 4 cannot overflow 64 bits: |x| < 2^(ACC_BITS-1) and m, m_r < 2^M_BITS (checked by
+golden/bounds.py when a model is built or loaded).
+
+Tensors are int64 (B, C, H, W) master codes; a linear's input and output are (B, C, 1, 1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .ir import Conv, GlobalAvgPool, MaxPool
+from .model import ConvParams, GapParams
+from .primitives import align_shift, check_range
+from .spec import NestedSpec
+
+INT64_MAX = NestedSpec.int_range(64, True)[1]
+
+
+BACKEND_NAMES = ("numba", "numpy")
+
+
+def get_backend(name: str):
+    """The kernel set of backend `name`: "numba" = golden.kernels.BACKENDS["numba"], "numpy" = the plain
+    numpy twins (golden.kernels_ref)."""
+    if name == "numpy":
+        from . import kernels_ref
+        return kernels_ref
+    if name == "numba":
+        from .kernels import BACKENDS
+        return BACKENDS["numba"]
+    raise ValueError(f"backend must be one of {BACKEND_NAMES}, got {name!r}")
+
+
+@dataclass(frozen=True)
+class OpOutput:
+    """An op's output tensor and its clamp count: outputs whose requant value was saturated (above hi, or
+    below lo for a signed range; a ReLU range's lower bound is the activation function, not a clamp)."""
+
+    y: np.ndarray
+    n_clamped: int = 0
+
+
+def output_range(layer: Conv, spec: NestedSpec) -> tuple[int, int]:
+    """Clamp range of a requantized layer: ReLU [0, 2^N-1] ("act") or signed logit_bits ("logits")."""
+    return spec.logit_range if layer.output_kind == "logits" else spec.code_range(False)
+
+
+def clamped_requant(kernels, x, m, s, lo, hi, relu: bool, r=0, m_r=0) -> OpOutput:
+    """requant(x, m, s, r, m_r) clamped to [lo, hi], counting saturations (see OpOutput):
+
+        u = (x·m + r·m_r + 2^(s-1)) >> s;  y = clamp(u, lo, hi)
+
+    Computed as the kernel's requant with the upper bound lifted (so that u > hi can be counted apart
+    from the ReLU's u < lo), then y = min(u, hi): the same y as one clamp to [lo, hi].
+    """
+    u, n_below = kernels.requant(x, m, s, lo, INT64_MAX, r, m_r)
+    n_above = int(np.count_nonzero(u > hi))
+    return OpOutput(np.minimum(u, hi), n_above + (0 if relu else n_below))
+
+
+def conv_wide(kernels, layer: Conv, p: ConvParams, x: np.ndarray, b_w: int, b_a: int, x_signed: bool,
+              spec: NestedSpec) -> np.ndarray:
+    """Steps 1-3: x = (Σ view_bw(W)·view_ba(A)) << ((N-b_w)+(N-b_a)) + bias, each checked to ACC_BITS."""
+    lo, hi = spec.acc_range
+    wv = kernels.view(p.weight, b_w, True, spec)
+    av = kernels.view(x, b_a, x_signed, spec)
+    if layer.kind == "linear":
+        acc = kernels.linear_acc(av.reshape(av.shape[0], -1), wv)[:, :, None, None]
+    else:
+        acc = kernels.conv2d_acc(av, wv, layer.stride, layer.padding)
+    check_range(acc, lo, hi, f"layer {layer.name}: accumulator (b_w={b_w}, b_a={b_a})")
+    acc = acc << align_shift(b_w, b_a, spec)
+    check_range(acc, lo, hi, f"layer {layer.name}: aligned accumulator acc' (b_w={b_w}, b_a={b_a})")
+    acc = acc + p.bias.astype(np.int64)[None, :, None, None]
+    check_range(acc, lo, hi, f"layer {layer.name}: acc' + bias (b_w={b_w}, b_a={b_a})")
+    return acc
+
+
+def run_conv(kernels, layer: Conv, p: ConvParams, x: np.ndarray, b_w: int, b_a: int, x_signed: bool,
+             spec: NestedSpec, residual: np.ndarray | None = None) -> OpOutput:
+    """One conv / linear (steps 1-4 above). `residual`: the block input (master codes) or the downsample's
+    acc'+bias, fused into the requant as r with per-channel m_r."""
+    if (residual is None) != (layer.residual is None):
+        raise ValueError(f"layer {layer.name}: residual tensor {'missing' if residual is None else 'unexpected'}")
+    wide = conv_wide(kernels, layer, p, x, b_w, b_a, x_signed, spec)
+    if layer.output_kind == "wide":
+        return OpOutput(wide)
+    lo, hi = output_range(layer, spec)
+    m = p.m[None, :, None, None]
+    if residual is None:
+        return clamped_requant(kernels, wide, m, p.shift, lo, hi, layer.output_kind == "act")
+    if residual.shape != wide.shape:
+        raise ValueError(f"layer {layer.name}: residual shape {residual.shape} != output shape {wide.shape}")
+    # r·m_r[c] formed here (exact int64: |r·m_r| < 2^(ACC_BITS+M_BITS-1), golden.bounds) and passed with
+    # m_r = 1: the kernels' requant takes one scalar m_r, the model has one per output channel.
+    return clamped_requant(kernels, wide, m, p.shift, lo, hi, True, residual * p.m_r[None, :, None, None], 1)
+
+
+def run_maxpool(kernels, op: MaxPool, x: np.ndarray) -> OpOutput:
+    return OpOutput(kernels.maxpool2d(x, op.kernel, op.stride, op.padding))
+
+
+def run_gap(kernels, op: GlobalAvgPool, g: GapParams, x: np.ndarray, spec: NestedSpec) -> OpOutput:
+    """y = requant(Σ_{h,w} x, m, s) to [0, 2^N-1]; the sum must fit ACC_BITS."""
+    total = kernels.gap_sum(x)
+    check_range(total, *spec.acc_range, f"pool {op.name}: sum")
+    out = clamped_requant(kernels, total, g.m, g.shift, *spec.code_range(False), relu=True)
+    return OpOutput(out.y[:, :, None, None], out.n_clamped)

@@ -1,0 +1,64 @@
+"""One golden run as the `sim` command does it: resolve the model and the inputs, run inference, time it."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .inference import InferenceResult, Progress, infer
+from .model import NestedModel
+from .model_file import load_model
+from .synthetic import synthetic_images, synthetic_model
+from .topologies import TOPOLOGIES
+
+
+@dataclass(frozen=True)
+class GoldenRun:
+    """What was run (model as given, plan name, seed, backend, images) and its result and wall time."""
+
+    model_name: str
+    model: NestedModel
+    plan: str
+    dynamic: bool
+    seed: int
+    backend: str
+    images: np.ndarray
+    result: InferenceResult
+    seconds: float
+
+
+def resolve_model(name: str, seed: int, backend: str = "numba") -> NestedModel:
+    """A synthetic model by topology name (seeded), or a model file by path."""
+    if name in TOPOLOGIES:
+        return synthetic_model(name, seed, backend=backend)
+    if Path(name).is_file():
+        return load_model(name)
+    raise ValueError(f"model {name!r} is neither a topology ({', '.join(TOPOLOGIES)}) nor a model file")
+
+
+def resolve_images(model: NestedModel, batch: int | None, seed: int, input_path: str | None) -> np.ndarray:
+    """Images from a .npy file of master codes (B, C, H, W), or `batch` seeded synthetic images."""
+    if input_path is None:
+        return synthetic_images(model.network, 1 if batch is None else batch, seed, model.spec)
+    try:
+        images = np.load(input_path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"input {input_path}: not a readable .npy array ({e})") from e
+    if batch is not None and images.ndim >= 1 and len(images) != batch:
+        raise ValueError(f"input {input_path}: holds {len(images)} images but batch={batch}")
+    return images
+
+
+def run_golden(model_name: str, plan: str | None = None, dynamic: bool = False, batch: int | None = None,
+               seed: int = 0, input_path: str | None = None, backend: str = "numba",
+               progress: Progress | None = None) -> GoldenRun:
+    """Resolve model and inputs, then infer (plan None and not dynamic: every layer at N bits)."""
+    model = resolve_model(model_name, seed, backend)
+    images = resolve_images(model, batch, seed, input_path)
+    start = time.perf_counter()
+    result = infer(model, images, plan=plan, dynamic=dynamic, backend=backend, progress=progress)
+    seconds = time.perf_counter() - start
+    plan_name = "dynamic" if dynamic else plan or f"uniform:{model.spec.n_bits}"
+    return GoldenRun(model_name, model, plan_name, dynamic, seed, backend, images, result, seconds)
