@@ -8,3 +8,9 @@ def register(group: click.Group) -> None:
     for module in MODULES:
         for command in module.COMMANDS:
             group.add_command(command)
+
+
+from . import golden_cmds  # noqa: E402
+MODULES.append(golden_cmds)
+from . import sim_cmds  # noqa: E402
+MODULES.append(sim_cmds)
