@@ -148,6 +148,12 @@ def _tex_escape(text: str) -> str:
     return text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("&", r"\&").replace("%", r"\%")
 
 
+def _table_rows(report: dict) -> list[dict]:
+    """Backbone layers, then the controller's (named controller.<layer>) when the run had one."""
+    controller = [{**r, "name": f"controller.{r['name']}"} for r in report["controller"] or []]
+    return report["layers"] + controller
+
+
 def write_table_tex(path: Path, report: dict) -> None:
     """A booktabs table: layer, GEMM shape, widths, cycles, stalls, utilization, BitOPs, energy; a total row."""
     s = report["summary"]
@@ -155,7 +161,7 @@ def write_table_tex(path: Path, report: dict) -> None:
             r"Layer & $M$ & $K$ & $N$ & $b_w/b_a$ & Cycles & Stall & Util.\ (\%) & BitOPs & Energy ($\mu$J) \\",
             r"\midrule")
     body = []
-    for r in report["layers"]:
+    for r in _table_rows(report):
         body.append(f"{_tex_escape(r['name'])} & {r['M']:.0f} & {r['K']:.0f} & {r['N']:.0f} & "
                     f"{r['b_w']:g}/{r['b_a']:g} & {r['cycles']:,.0f} & {r['stall_cycles']:,.0f} & "
                     f"{100 * r['utilization']:.1f} & {r['bitops']:.3g} & {r['energy_uj']:.2f} \\\\")
@@ -198,7 +204,7 @@ def write_cycles_png(path: Path, report: dict, title: str) -> None:
 def format_layer_table(report: dict) -> str:
     """The per-layer console table: cycles, stall, utilization, BitOPs, energy; then the totals."""
     lines = [f"{'layer':<22} {'b_w/b_a':>7} {'cycles':>12} {'stall':>10} {'util%':>6} {'BitOPs':>10} {'uJ':>9}"]
-    for r in report["layers"]:
+    for r in _table_rows(report):
         lines.append(f"{r['name']:<22} {r['b_w']:>3g}/{r['b_a']:<3g} {r['cycles']:>12,.0f} {r['stall_cycles']:>10,.0f} "
                      f"{100 * r['utilization']:>6.1f} {r['bitops']:>10.3g} {r['energy_uj']:>9.2f}")
     s = report["summary"]
