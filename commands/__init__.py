@@ -14,3 +14,5 @@ from . import golden_cmds  # noqa: E402
 MODULES.append(golden_cmds)
 from . import sim_cmds  # noqa: E402
 MODULES.append(sim_cmds)
+from . import sweep_cmds  # noqa: E402
+MODULES.append(sweep_cmds)

@@ -1,12 +1,17 @@
-"""The `sim` command: golden inference of a model with costs per layer (hardware columns: sim/)."""
+"""The `sim` command: golden inference of a model with costs per layer, then the hardware simulation (sim/)."""
 import click
 
+from commands.sweep_cmds import hardware_options
 from golden.report import format_table, write_reports
 from golden.session import run_golden
+from sim.config import DATAFLOWS
+from sim.report import format_layer_table, write_hardware_reports
+from sim.session import check_plan_option, energy_option, make_config, simulate_golden_run, simulate_topology_csv
 
 
 @click.command("sim")
-@click.option("--model", "model_name", required=True, help="resnet18 | resnet50 | tiny | tiny_bottleneck | FILE")
+@click.option("--model", "model_name", default=None,
+              help="resnet18 | resnet50 | tiny | tiny_bottleneck | FILE (required unless --topology)")
 @click.option("--plan", default=None, help="uniform:B or a JSON plan file (default: every layer at N bits)")
 @click.option("--dynamic", is_flag=True, help="widths chosen per image by the model's controller")
 @click.option("--batch", default=None, type=click.IntRange(min=1), help="synthetic images (default 1)")
@@ -15,15 +20,41 @@ from golden.session import run_golden
               help=".npy of master-code images (B, C, H, W) instead of synthetic ones")
 @click.option("--backend", default="numba", show_default=True, type=click.Choice(["numba", "numpy"]))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
-def sim(model_name, plan, dynamic, batch, seed, input_path, backend, out_dir) -> None:
-    """Run MODEL on a batch; write OUT/summary.json, layers.csv, logits.npy, layers.png; print the table."""
+@click.option("--pe", default="16x16", show_default=True, help="PE array RxC")
+@click.option("--dataflow", default="os", show_default=True, type=click.Choice(DATAFLOWS))
+@hardware_options
+@click.option("--topology", "topology_path", default=None, type=click.Path(dir_okay=False),
+              help="SCALE-Sim topology CSV to simulate instead of --model (no golden inference)")
+def sim(model_name, plan, dynamic, batch, seed, input_path, backend, out_dir, pe, dataflow, pe_mode, layout,
+        weight_sram_kib, act_sram_kib, out_sram_kib, dram_bytes_per_cycle, clock_mhz, energy_path,
+        topology_path) -> None:
+    """Run MODEL on a batch; write OUT/summary.json, layers.csv, logits.npy, layers.png; print the table.
+    Then simulate it on the array: hardware fields in summary.json / layers.csv, table.tex, cycles.png,
+    COMPUTE_REPORT.csv."""
     try:
+        config = make_config(pe, dataflow, pe_mode, layout, weight_sram_kib, act_sram_kib, out_sram_kib,
+                             dram_bytes_per_cycle, clock_mhz)
+        energy = energy_option(energy_path)
+        check_plan_option(plan, config.spec)
+        if topology_path is not None:
+            if model_name is not None or dynamic:
+                raise ValueError("--topology replaces --model (and has no controller for --dynamic)")
+            sims = simulate_topology_csv(topology_path, plan, config, energy)
+            report = write_hardware_reports(out_dir, sims, f"{topology_path} {plan or 'uniform:N'}")
+            click.echo(format_layer_table(report))
+            click.echo(f"wrote hardware reports in {out_dir}")
+            return
+        if model_name is None:
+            raise ValueError("--model is required (or --topology FILE.csv)")
         run = run_golden(model_name, plan, dynamic, batch, seed, input_path, backend, progress=click.echo)
         paths = write_reports(run, out_dir)
+        report = write_hardware_reports(out_dir, simulate_golden_run(run, config, energy),
+                                        f"{model_name} {run.plan} on {config.pe_label} {dataflow}")
     except (ValueError, TypeError) as e:
         raise click.ClickException(str(e)) from e
     click.echo(format_table(run))
-    click.echo("wrote " + ", ".join(str(p) for p in paths))
+    click.echo(format_layer_table(report))
+    click.echo("wrote " + ", ".join(str(p) for p in paths) + ", table.tex, cycles.png, COMPUTE_REPORT.csv")
 
 
 COMMANDS = [sim]

@@ -1,8 +1,30 @@
 """The `sweep` command: simulate the cross product of array shapes, dataflows and static plans (sim/sweep.py)."""
 import click
 
+from sim.config import LAYOUTS, PE_MODES
 from sim.session import energy_option
 from sim.sweep import run_sweep, split_list, write_sweep
+
+HARDWARE_OPTIONS = (
+    click.option("--pe-mode", default="fixed", show_default=True, type=click.Choice(PE_MODES),
+                 help="fixed: 1 product/PE/cycle; fused: Bit Fusion, more at 2/4 bits"),
+    click.option("--layout", default="packed", show_default=True, type=click.Choice(LAYOUTS),
+                 help="packed: fetch N-bit codes; bitplane: b+1 planes per b-bit view"),
+    click.option("--weight-sram-kib", default=64, show_default=True, type=click.IntRange(min=1)),
+    click.option("--act-sram-kib", default=64, show_default=True, type=click.IntRange(min=1)),
+    click.option("--out-sram-kib", default=64, show_default=True, type=click.IntRange(min=1)),
+    click.option("--dram-bytes-per-cycle", default=16, show_default=True, type=click.IntRange(min=1)),
+    click.option("--clock-mhz", default=500.0, show_default=True, type=click.FloatRange(min=0, min_open=True)),
+    click.option("--energy", "energy_path", default=None, type=click.Path(dir_okay=False),
+                 help="JSON energy table overriding the defaults (docs/sim.md)"),
+)
+
+
+def hardware_options(command):
+    """The array / memory / energy options shared by `sim` and `sweep` (values go to sim.session.make_config)."""
+    for option in reversed(HARDWARE_OPTIONS):
+        command = option(command)
+    return command
 
 
 @click.command("sweep")
@@ -10,15 +32,7 @@ from sim.sweep import run_sweep, split_list, write_sweep
 @click.option("--pe", "pes", default="8x8,16x16,32x32", show_default=True, help="comma list of RxC arrays")
 @click.option("--dataflow", "dataflows", default="os,ws,is", show_default=True, help="comma list of os|ws|is")
 @click.option("--plan", "plans", default="uniform:8,uniform:4", show_default=True, help="comma list of static plans")
-@click.option("--pe-mode", default="fixed", show_default=True, type=click.Choice(["fixed", "fused"]))
-@click.option("--layout", default="packed", show_default=True, type=click.Choice(["packed", "bitplane"]))
-@click.option("--weight-sram-kib", default=64, show_default=True, type=click.IntRange(min=1))
-@click.option("--act-sram-kib", default=64, show_default=True, type=click.IntRange(min=1))
-@click.option("--out-sram-kib", default=64, show_default=True, type=click.IntRange(min=1))
-@click.option("--dram-bytes-per-cycle", default=16, show_default=True, type=click.IntRange(min=1))
-@click.option("--clock-mhz", default=500.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
-@click.option("--energy", "energy_path", default=None, type=click.Path(dir_okay=False),
-              help="JSON energy table overriding the defaults (docs/sim.md)")
+@hardware_options
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="worker processes")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 def sweep(model, pes, dataflows, plans, pe_mode, layout, weight_sram_kib, act_sram_kib, out_dir, out_sram_kib,
