@@ -1,0 +1,151 @@
+"""DqtTop driver and monitor: bulk buffer loads, one-cycle config+start, autonomous tile run, row readout.
+
+Protocol (docs/rtl.md, rtl/top.py): while idle, one write per port per cycle: w_data row k = W[:, k] (R lanes),
+a_data row k = A[k, :] (C lanes), p_* row i = bias/m/m_r of filter i, r_data row i = residual row i; all four
+ports write in the same cycle, so a tile loads in max(K, R) cycles. The configuration (widths, mode, shift,
+K) is written in the cycle that asserts `start`: a width switch costs no cycle. The tile then runs
+autonomously; `out_valid` rows (bottom row first) are collected until `done`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from cocotb.triggers import FallingEdge
+
+from ..manifest import DutParams
+
+
+@dataclass(frozen=True)
+class TileConfig:
+    b_w: int
+    b_a: int
+    a_signed: bool
+    mode: str
+    s: int
+    res_en: bool
+    k: int
+
+
+@dataclass
+class TileRun:
+    out: np.ndarray        # (R, C) signed results
+    clamped: np.ndarray    # (R, C) clamp flags
+    cycles_counted: int    # rising edges from the start-sampling edge to `done`
+    cycles_reported: int   # the DUT's cycle counter after `done`
+
+
+def pack_rows(matrix: np.ndarray, bits: int) -> list[int]:
+    """Each row of `matrix` as one word of len(row) two's complement lanes (lane 0 least significant)."""
+    matrix = np.asarray(matrix, dtype=np.int64)
+    if bits % 8 == 0 and bits <= 64:
+        raw = (matrix & ((1 << bits) - 1)).astype(f"<u{bits // 8}") if bits < 64 else matrix.astype("<i8")
+        return [int.from_bytes(r.tobytes(), "little") for r in np.ascontiguousarray(raw)]
+    mask = (1 << bits) - 1
+    return [sum((int(v) & mask) << (i * bits) for i, v in enumerate(row)) for row in matrix]
+
+
+def unpack_word(word: int, lanes: int, bits: int) -> np.ndarray:
+    """Signed lanes of `word` (inverse of pack_rows for one row)."""
+    vals = np.array([(word >> (i * bits)) & ((1 << bits) - 1) for i in range(lanes)], dtype=np.int64)
+    return np.where(vals >= 1 << (bits - 1), vals - (1 << bits), vals)
+
+
+class TopDriver:
+    """Drives DqtTop's write ports and start; counts every rising edge it waits for in `edges`."""
+
+    def __init__(self, dut, params: DutParams):
+        self.dut, self.p = dut, params
+        self.edges = 0
+        self.n = params.spec.n_bits
+        self.wide = params.config["acc_bits"]
+
+    def idle(self) -> None:
+        """Drive every input port (but clk/rst) to 0: no writes, no start (X-free from the first edge)."""
+        for port in self.p.ports.values():
+            if port.direction == "input" and port.name not in ("clk", "rst"):
+                getattr(self.dut, port.name).value = 0
+
+    async def tick(self) -> None:
+        await FallingEdge(self.dut.clk)
+        self.edges += 1
+
+    async def load(self, w: np.ndarray | None = None, a: np.ndarray | None = None, params=None,
+                   resid: np.ndarray | None = None) -> None:
+        """Write whatever is given (None leaves that buffer as it is): weight master codes W (R, K), activation
+        codes A (K, C), params = (bias, m, m_r) per filter, residual rows (R, C); max of their lengths cycles."""
+        dut, enc = self.dut, self.p.ports
+        w_words = pack_rows(np.asarray(w).T, self.n) if w is not None else []
+        a_words = pack_rows(a, self.n) if a is not None else []
+        r_words = pack_rows(resid, self.wide) if resid is not None else []
+        p_rows = self.p.rows if params is not None else 0
+        for t in range(max(len(w_words), len(a_words), len(r_words), p_rows)):
+            dut.w_we.value = int(t < len(w_words))
+            if t < len(w_words):
+                dut.w_addr.value, dut.w_data.value = t, w_words[t]
+            dut.a_we.value = int(t < len(a_words))
+            if t < len(a_words):
+                dut.a_addr.value, dut.a_data.value = t, a_words[t]
+            dut.p_we.value = int(t < p_rows)
+            if t < p_rows:
+                bias, m, m_r = params
+                dut.p_row.value = t
+                dut.p_bias.value = enc["p_bias"].encode(bias[t])
+                dut.p_m.value, dut.p_m_r.value = int(m[t]), int(m_r[t])
+            dut.r_we.value = int(t < len(r_words))
+            if t < len(r_words):
+                dut.r_row.value, dut.r_data.value = t, r_words[t]
+            await self.tick()
+        dut.w_we.value = dut.a_we.value = dut.p_we.value = dut.r_we.value = 0
+
+    async def run(self, cfg: TileConfig, monitor: "TopMonitor", timeout: int) -> TileRun:
+        """Write `cfg` and assert start in the same cycle, then collect output rows until done."""
+        dut = self.dut
+        dut.cfg_we.value, dut.start.value = 1, 1
+        dut.cfg_b_w.value, dut.cfg_b_a.value = cfg.b_w, cfg.b_a
+        dut.cfg_a_signed.value, dut.cfg_res_en.value = int(cfg.a_signed), int(cfg.res_en)
+        dut.cfg_mode.value, dut.cfg_s.value, dut.cfg_k.value = self.p.out_modes[cfg.mode], cfg.s, cfg.k
+        await self.tick()  # the rising edge that samples start: cycle 0 begins
+        dut.cfg_we.value, dut.start.value = 0, 0
+        monitor.begin()
+        counted = 0
+        while True:
+            await self.tick()
+            counted += 1
+            monitor.sample()
+            if int(dut.done.value):
+                break
+            if counted > timeout:
+                raise AssertionError(f"tile did not finish within {timeout} cycles (config {cfg})")
+        out, clamped = monitor.result()
+        return TileRun(out, clamped, counted, int(dut.cycles.value))
+
+
+class TopMonitor:
+    """Collects out_valid rows (out_row, out_data, out_clamped) of one tile into (R, C) arrays."""
+
+    def __init__(self, dut, params: DutParams):
+        self.dut, self.p = dut, params
+        self.out_bits = params.config["out_bits"]
+
+    def begin(self) -> None:
+        rows, cols = self.p.rows, self.p.cols
+        self.out = np.zeros((rows, cols), dtype=np.int64)
+        self.clamped = np.zeros((rows, cols), dtype=np.int64)
+        self.seen: list[int] = []
+
+    def sample(self) -> None:
+        d = self.dut
+        if int(d.out_valid.value):
+            row = int(d.out_row.value)
+            self.seen.append(row)
+            if not d.out_data.value.is_resolvable:
+                raise AssertionError(f"out_data of row {row} holds X/Z bits: {d.out_data.value}")
+            self.out[row] = unpack_word(d.out_data.value.to_unsigned(), self.p.cols, self.out_bits)
+            bits = d.out_clamped.value.to_unsigned()
+            self.clamped[row] = [(bits >> j) & 1 for j in range(self.p.cols)]
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        if sorted(self.seen) != list(range(self.p.rows)):
+            raise AssertionError(f"output rows seen {self.seen}, expected each of 0..{self.p.rows - 1} once")
+        return self.out, self.clamped

