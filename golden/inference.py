@@ -200,7 +200,9 @@ def infer(model: NestedModel, images, plan: Plan | str | None = None, dynamic: b
         _run_ops(kernels, model, tail, sub, per_image[idx[0]], trace, keep_tensors, label=label)
         for k, v in sub.items():
             if keep_tensors or k == out_name:
-                results.setdefault(k, np.zeros((batch, *v.shape[1:]), np.int64))[idx] = v
+                if k not in results:
+                    results[k] = np.zeros((batch, *v.shape[1:]), np.int64)
+                results[k][idx] = v
     logits = results[out_name].reshape(batch, -1)
     if keep_tensors:
         kept.update({k: v for k, v in results.items() if k != INPUT})
