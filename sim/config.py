@@ -35,7 +35,8 @@ class ArrayConfig:
     dataflow             "os" output-stationary (the RTL's), "ws" weight-, "is" input-stationary
                          (sim/dataflow.py: SCALE-Sim's mappings and per-fold cycles)
     pe_mode              "fixed": one product per PE per cycle at any width;
-                         "fused": Bit Fusion style, (8/b_w)·(8/b_a) products per cycle for b ∈ {2,4,8}
+                         "fused": Bit Fusion style, (N/w_w)·(N/w_a) products per cycle, w = b rounded up to
+                         a brick width N, N/2, ... >= 2 (N = 8: {2, 4, 8}; 6 bits run as 8; sim/precision.py)
     layout               "packed": a view fetches N-bit codes; "bitplane": a b-bit view fetches b+1 planes
     *_sram_kib           on-chip buffer sizes in KiB (weights, input activations, outputs), each double
                          buffered: half holds the working set while DRAM fills the other half (sim/memory.py)
