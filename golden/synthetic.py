@@ -6,7 +6,8 @@
   2. The exact integer accumulator over the calibration images at N bits (golden kernels), its real value
      z = acc·Δ0[c]·Δ_in, and per channel its mean μ and std σ (the BatchNorm statistics).
   3. BatchNorm folded in: random γ, β per channel; Δ_w[c] = Δ0[c]·γ/σ (codes unchanged), float bias
-     β - γ·μ/σ, stored as int32 round(bias / (Δ_w[c]·Δ_in)).
+     β - γ·μ/σ, stored as int32 round(bias / (Δ_w[c]·Δ_in)). The classifier has no BatchNorm (Δ_w = Δ0,
+     bias 0); the controller's fc2 is standardized instead (γ = 1, β = 0).
   4. Output scale from the real pre-activations x·Δ_w·Δ_in (+ r·Δ_r with a residual): the 99.9-th
      percentile maps to the top code (ReLU outputs) or the 99.9-th percentile of |·| to 1/8 of the top
      logit (golden.calibrate);
@@ -83,12 +84,13 @@ class Synthetic:
     calibration_images: int
 
 
-def _bn_params(layer: Conv, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Random folded-BatchNorm (γ, β) per output channel; a block's last conv gets a smaller γ, the logits
-    none (γ = 1, β = 0: the output is only standardized)."""
+def _bn_params(layer: Conv, rng, sigma: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Random folded-BatchNorm (γ, β) per output channel; a block's last conv gets a smaller γ. A "logits"
+    layer has no BatchNorm: γ = σ, β = μ leave its weights and zero bias unchanged (the controller instead
+    standardizes its logits, see _Calibrator)."""
     n = layer.out_ch
     if layer.output_kind == "logits":
-        return np.ones(n), np.zeros(n)
+        return sigma, mu
     if layer.residual is not None:
         return rng.uniform(0.2, 0.6, n), rng.normal(0.0, 0.1, n)
     if layer.output_kind == "wide":
@@ -97,11 +99,14 @@ def _bn_params(layer: Conv, rng) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Calibrator:
-    """Builds one NestedModel's parameters op by op over a batch of calibration tensors."""
+    """Builds one NestedModel's parameters op by op over a batch of calibration tensors. With
+    `standardize_logits` a "logits" layer is standardized per output over the images (γ = 1, β = 0): the
+    controller's choices then follow each image's deviation from the mean."""
 
     def __init__(self, network: Network, spec: NestedSpec, seed_key: tuple[int, ...], input_signed: bool,
-                 kernels):
+                 kernels, standardize_logits: bool):
         self.net, self.spec, self.seed_key, self.signed, self.kernels = network, spec, seed_key, input_signed, kernels
+        self.standardize_logits = standardize_logits
         self.layers, self.pools, self.scales, self.wide_scales = {}, {}, {}, {}
         self.report: list[LayerCalibration] = []
 
@@ -150,7 +155,10 @@ class _Calibrator:
         z = acc * (d0 * d_in)[None, :, None, None]
         mu, sigma = z.mean(axis=(0, 2, 3)), z.std(axis=(0, 2, 3))
         sigma = np.where(sigma > 0, sigma, 1.0)
-        gamma, beta = _bn_params(layer, rng)
+        if layer.output_kind == "logits" and self.standardize_logits:
+            gamma, beta = np.ones(layer.out_ch), np.zeros(layer.out_ch)
+        else:
+            gamma, beta = _bn_params(layer, rng, sigma, mu)
         d_w = d0 * gamma / sigma
         lo32, hi32 = spec.int_range(32, True)
         bias = np.clip(np.round((beta - gamma * mu / sigma) / (d_w * d_in)), lo32, hi32).astype(BIAS_DTYPE)
@@ -197,7 +205,7 @@ def build_synthetic(name: str, seed: int = 0, spec: NestedSpec = DEFAULT_SPEC, b
     kernels = get_backend(backend)
     n_cal = calibration_images(name)
     images = _images(net, n_cal + CONTROLLER_IMAGES, (seed, _SEED_CALIBRATION), spec)
-    cal = _Calibrator(net, spec, (seed, _SEED_WEIGHTS), True, kernels)
+    cal = _Calibrator(net, spec, (seed, _SEED_WEIGHTS), True, kernels, standardize_logits=False)
     cal.scales[INPUT] = image_scale(spec)
     names = [op.name for op in net.ops]
     cut = names.index(net.controller_input) + 1 if net.controller_input != INPUT else 0
@@ -208,7 +216,7 @@ def build_synthetic(name: str, seed: int = 0, spec: NestedSpec = DEFAULT_SPEC, b
     controller, report = None, list(cal.report)
     if with_controller:
         cnet = controller_network(net, spec)
-        ccal = _Calibrator(cnet, spec, (seed, _SEED_CONTROLLER), False, kernels)
+        ccal = _Calibrator(cnet, spec, (seed, _SEED_CONTROLLER), False, kernels, standardize_logits=True)
         ccal.scales[INPUT] = cal.scales[net.controller_input]
         ccal.run(cnet.ops, {INPUT: ctrl_input})
         controller = ccal.model()
