@@ -24,6 +24,7 @@ dtype range for 8-bit inputs, a scan otherwise); chunk totals are added in int64
 """
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import numba as nb
@@ -38,6 +39,10 @@ from .kernels_ref import (check_conv_args, check_int_array, check_linear_args, c
                           check_shift)
 from .spec import NestedSpec
 
+# numba's OpenMP workers sleep at the end of a parallel region instead of spinning: on a machine shared with
+# other jobs, spinning workers steal the cores the busy ones need (measured 10x slower under load).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 ACC32_MAX = NestedSpec.int_range(32, True)[1]
 U8_RANGE = NestedSpec.int_range(8, False)
 S8_RANGE = NestedSpec.int_range(8, True)
@@ -46,6 +51,7 @@ TILE_M, TILE_P = 4, 4  # register tile: weight rows × pixels per micro-kernel c
 VNNI_DEPTH = 64  # bytes of K per 512-bit VPDPBUSD step
 DOT_DEPTH = 16  # K padding of the dot route (a vector of 16 int32 lanes)
 ROUTES = ("vnni", "dot")
+L2_WEIGHT_BYTES = 1 << 19  # K-chunks keep the packed weight slice (Mp × K_c bytes) within half a 1 MiB L2
 
 
 def _host_has_vnni() -> bool:
@@ -193,36 +199,28 @@ _gemm_dot64 = _make_gemm_dot(nb.int64)
 
 # ---- packing ---------------------------------------------------------------------------------------------
 @nb.njit(parallel=True, cache=True)
-def _bounds(flat):
-    """(min, max) of a non-empty 1-D integer array."""
-    n = flat.size
-    parts = min(n, 64)
-    lows = np.empty(parts, np.int64)
-    highs = np.empty(parts, np.int64)
-    for t in nb.prange(parts):
-        lo, hi = flat[t * n // parts], flat[t * n // parts]
-        for i in range(t * n // parts, (t + 1) * n // parts):
-            v = flat[i]
-            lo, hi = min(lo, v), max(hi, v)
-        lows[t], highs[t] = lo, hi
-    return lows.min(), highs.max()
-
-
-@nb.njit(parallel=True, cache=True)
 def _to_nhwc(x, offset, pad, out):
-    """out[b, h + pad, w + pad, c] = x[b, c, h, w] + offset, border = offset (a zero code, shifted)."""
+    """out[b, h + pad, w + pad, c] = x[b, c, h, w] + offset, border = offset (a zero code, shifted).
+    Returns (min, max) of x: the operand bounds, scanned while packing."""
     n_img, ch, hh, ww = x.shape
+    lows = np.empty(n_img * hh, np.int64)
+    highs = np.empty(n_img * hh, np.int64)
     for t in nb.prange(n_img * hh):
         b, h = t // hh, t % hh
+        lo, hi = np.int64(x[b, 0, h, 0]), np.int64(x[b, 0, h, 0])
         for c in range(ch):
             for w in range(ww):
-                out[b, h + pad, w + pad, c] = x[b, c, h, w] + offset
+                v = np.int64(x[b, c, h, w])
+                lo, hi = min(lo, v), max(hi, v)
+                out[b, h + pad, w + pad, c] = v + offset
+        lows[t], highs[t] = lo, hi
     if pad > 0:
         for b in nb.prange(n_img):
             out[b, :pad] = offset
             out[b, hh + pad:] = offset
             out[b, :, :pad] = offset
             out[b, :, ww + pad:] = offset
+    return lows.min(), highs.max()
 
 
 @nb.njit(parallel=True, cache=True)
@@ -242,34 +240,25 @@ def _im2col(xp, kh, kw, stride, oh, ow, cols):
 
 @nb.njit(parallel=True, cache=True)
 def _pack_weights(w, out):
-    """out[m, (u·kw + v)·C + c] = w[m, c, u, v]; returns the row sums Σ_k w[m, k] (int64)."""
+    """out[m, (u·kw + v)·C + c] = w[m, c, u, v]; returns (min, max) of w and the row sums Σ_k w[m, k]."""
     mm, ch, kh, kw = w.shape
     sums = np.zeros(mm, np.int64)
+    lows = np.empty(mm, np.int64)
+    highs = np.empty(mm, np.int64)
     for m in nb.prange(mm):
-        total = 0
+        lo, hi, total = np.int64(w[m, 0, 0, 0]), np.int64(w[m, 0, 0, 0]), np.int64(0)
         for u in range(kh):
             for v in range(kw):
                 for c in range(ch):
-                    q = w[m, c, u, v]
-                    total += q
+                    q = np.int64(w[m, c, u, v])
+                    lo, hi, total = min(lo, q), max(hi, q), total + q
                     out[m, (u * kw + v) * ch + c] = q
-        sums[m] = total
-    return sums
+        lows[m], highs[m], sums[m] = lo, hi, total
+    return lows.min(), highs.max(), sums
 
 
 def _round_up(n: int, step: int) -> int:
     return -(-n // step) * step
-
-
-def operand_bounds(a: np.ndarray) -> tuple[int, int]:
-    """[lo, hi] holding every element of `a`: the dtype range for 8-bit arrays, else a scan (min, max)."""
-    if a.dtype.itemsize == 1:
-        info = np.iinfo(a.dtype)
-        return int(info.min), int(info.max)
-    if a.size == 0:
-        return 0, 0
-    lo, hi = _bounds(np.ascontiguousarray(a).reshape(-1))
-    return int(lo), int(hi)
 
 
 def _fits(bounds: tuple[int, int], rng: tuple[int, int]) -> bool:
@@ -277,7 +266,7 @@ def _fits(bounds: tuple[int, int], rng: tuple[int, int]) -> bool:
 
 
 def _max_abs(bounds: tuple[int, int]) -> int:
-    return max(abs(bounds[0]), abs(bounds[1]), 1)
+    return max(abs(int(bounds[0])), abs(int(bounds[1])), 1)
 
 
 def pick_route(x_bounds: tuple[int, int], w_bounds: tuple[int, int], route: str | None = None) -> str:
@@ -296,40 +285,58 @@ def pick_route(x_bounds: tuple[int, int], w_bounds: tuple[int, int], route: str 
 
 
 def chunk_length(x_bounds: tuple[int, int], w_bounds: tuple[int, int], depth: int) -> int:
-    """Longest K-chunk (a multiple of `depth`) whose int32 sum is exact: K_c·max|x|·max|w| <= 2^31 - 1.
-    0 when not even one `depth` step is exact."""
+    """Longest K-chunk (a multiple of `depth`) whose int32 sum is exact: K_c·max|x|·max|w| <= 2^31 - 1;
+    0 when not even one `depth` step is."""
     return ACC32_MAX // (_max_abs(x_bounds) * _max_abs(w_bounds)) // depth * depth
 
 
-def _conv_gemm(x, w, stride, padding, oh, ow, route):
-    """acc[b, m, p] = Σ_k W[m, k] · im2col(X_b)[k, p] as int64 (B, M, OH, OW) through `route`."""
+def _packed(x, w, padding, kh, kw, stride, oh, ow, depth, x_dtype, w_dtype, offset):
+    """(weights (Mp, Kp), their bounds and row sums, im2col (B, Pp, Kp), x bounds) in the given dtypes."""
     n_img, ch, hh, ww = x.shape
-    mm, _, kh, kw = w.shape
-    x_bounds, w_bounds = operand_bounds(x), operand_bounds(w)
-    route = pick_route(x_bounds, w_bounds, route)
-    offset = 0
-    if route == "vnni":
-        if not _fits(x_bounds, U8_RANGE):
-            offset = -S8_RANGE[0]  # x + 128 in [0, 255]
-        x_bounds = (x_bounds[0] + offset, x_bounds[1] + offset)
-        depth, x_dtype, w_dtype, gemm = VNNI_DEPTH, np.uint8, np.int8, _gemm_vnni
-        chunk = chunk_length(x_bounds, w_bounds, depth)
-    else:
-        depth = DOT_DEPTH
-        chunk = chunk_length(x_bounds, w_bounds, depth)
-        if chunk and _fits(x_bounds, S16_RANGE) and _fits(w_bounds, S16_RANGE):
-            x_dtype, w_dtype, gemm = np.int16, np.int16, _gemm_dot32
-        else:  # int64 partial sums: exact while |Σ| < 2^63
-            x_dtype, w_dtype, gemm, chunk = np.int64, np.int64, _gemm_dot64, ch * kh * kw
     kp = _round_up(ch * kh * kw, depth)
-    mp, pp = _round_up(mm, TILE_M), _round_up(oh * ow, TILE_P)
-    wp = np.zeros((mp, kp), w_dtype)
-    row_sums = _pack_weights(w, wp)
+    wp = np.zeros((_round_up(w.shape[0], TILE_M), kp), w_dtype)
+    w_lo, w_hi, row_sums = _pack_weights(w, wp)
     xp = np.empty((n_img, hh + 2 * padding, ww + 2 * padding, ch), x_dtype)
-    _to_nhwc(x, offset, padding, xp)
-    cols = np.zeros((n_img, pp, kp), x_dtype)
-    _im2col(xp, kh, kw, stride, oh, ow, cols)
-    out = np.zeros((n_img, mp, pp), np.int64)
+    x_lo, x_hi = _to_nhwc(x, offset, padding, xp)
+    pp = _round_up(oh * ow, TILE_P)
+    if kh == kw == stride == 1 and padding == 0 and kp == ch and pp == hh * ww:
+        cols = xp.reshape(n_img, pp, kp)  # a 1×1 stride-1 conv: NHWC already is the im2col
+    else:
+        cols = np.zeros((n_img, pp, kp), x_dtype)
+        _im2col(xp, kh, kw, stride, oh, ow, cols)
+    return wp, (int(w_lo), int(w_hi)), row_sums, cols, (int(x_lo), int(x_hi))
+
+
+def _conv_gemm(x, w, stride, padding, oh, ow, route):
+    """acc[b, m, p] = Σ_k W[m, k] · im2col(X_b)[k, p] as int64 (B, M, OH, OW) through `route`.
+
+    Operands are packed for the VNNI route first (bytes), scanning their bounds on the way; when the bounds
+    rule that route out (or `route` asks for 'dot') they are packed again for the dot route."""
+    n_img, mm = x.shape[0], w.shape[0]
+    if x.size == 0 or w.size == 0:
+        return np.zeros((n_img, mm, oh, ow), np.int64)
+    geometry = (padding, w.shape[2], w.shape[3], stride, oh, ow)
+    offset = 0
+    wp, w_bounds, row_sums, cols, x_bounds = _packed(x, w, *geometry, VNNI_DEPTH, np.uint8, np.int8, 0)
+    route = pick_route(x_bounds, w_bounds, route)
+    if route == "vnni":
+        if not _fits(x_bounds, U8_RANGE):  # a signed operand: x + 128 in [0, 255]
+            offset = -S8_RANGE[0]
+            wp, _, row_sums, cols, _ = _packed(x, w, *geometry, VNNI_DEPTH, np.uint8, np.int8, offset)
+        gemm = _gemm_vnni
+        chunk = chunk_length((x_bounds[0] + offset, x_bounds[1] + offset), w_bounds, VNNI_DEPTH)
+        chunk = min(chunk, max(VNNI_DEPTH, L2_WEIGHT_BYTES // wp.shape[0] // VNNI_DEPTH * VNNI_DEPTH))
+    else:
+        chunk = chunk_length(x_bounds, w_bounds, DOT_DEPTH)
+        if chunk and _fits(x_bounds, S16_RANGE) and _fits(w_bounds, S16_RANGE):
+            dtype, gemm = np.int16, _gemm_dot32
+        else:  # int64 partial sums: exact while |Σ| < 2^63
+            dtype, gemm = np.int64, _gemm_dot64
+        wp, _, row_sums, cols, _ = _packed(x, w, *geometry, DOT_DEPTH, dtype, dtype, 0)
+        if gemm is _gemm_dot64:
+            chunk = wp.shape[1]
+    kp, pp = wp.shape[1], cols.shape[1]
+    out = np.zeros((n_img, wp.shape[0], pp), np.int64)
     for k_lo in range(0, kp, chunk):
         gemm(wp, cols, out, k_lo, min(k_lo + chunk, kp))
     acc = out[:, :mm, :oh * ow]
@@ -443,18 +450,22 @@ def view(q, bits: int, signed: bool, spec: NestedSpec) -> np.ndarray:
 
 
 @nb.njit(parallel=True, cache=True)
-def _requant(x, m, s, lo, hi, r, m_r, out):
-    """x, r, out (rows, C, inner); m (C,). out = clamp((x·m + r·m_r + 2^(s-1)) >> s, lo, hi); returns the
-    number of unclamped values outside [lo, hi]."""
+def _requant(x, m, s, lo, hi, r, m_r, bias, out):
+    """x, out (rows, C, inner); m (C,); r (rows, C, inner) or (1, 1, 1) (then only `bias` carries r·m_r):
+    out = clamp((x·m + r·m_r + bias + 2^(s-1)) >> s, lo, hi). Returns #{unclamped value outside [lo, hi]}."""
     rows, ch, inner = x.shape
-    rnd = (np.int64(1) << (s - 1)) if s > 0 else np.int64(0)
+    rnd = bias + ((np.int64(1) << (s - 1)) if s > 0 else np.int64(0))
+    per_element_r = r.size > 1
     counts = np.zeros(rows * ch, np.int64)
     for t in nb.prange(rows * ch):
         a, c = t // ch, t % ch
         mc = m[c]
         n = 0
         for i in range(inner):
-            u = (x[a, c, i] * mc + r[a, c, i] * m_r + rnd) >> s
+            u = x[a, c, i] * mc + rnd
+            if per_element_r:
+                u += r[a, c, i] * m_r
+            u >>= s
             n += (u < lo) | (u > hi)
             out[a, c, i] = min(max(u, lo), hi)
         counts[t] = n
@@ -492,9 +503,13 @@ def requant(x, m, s: int, lo: int, hi: int, r=0, m_r: int = 0) -> tuple[np.ndarr
     if form is None:  # m varies along several axes: one multiplier per element
         form = (x.reshape(1, -1, 1), np.broadcast_to(m, x.shape).reshape(-1))
     x3, m1 = form
-    r3 = np.ascontiguousarray(np.broadcast_to(np.asarray(r, dtype=np.int64), x.shape)).reshape(x3.shape)
+    r = np.asarray(r, dtype=np.int64)
+    if r.size == 1:  # one residual value: folded into the constant term
+        r3, bias = np.zeros((1, 1, 1), np.int64), int(r.reshape(-1)[0]) * int(m_r)
+    else:
+        r3, bias = np.ascontiguousarray(np.broadcast_to(r, x.shape)).reshape(x3.shape), 0
     out = np.empty(x3.shape, np.int64)
-    n_clamped = _requant(x3, np.ascontiguousarray(m1), s, int(lo), int(hi), r3, int(m_r), out)
+    n_clamped = _requant(x3, np.ascontiguousarray(m1), s, int(lo), int(hi), r3, int(m_r), bias, out)
     return out.reshape(x.shape), int(n_clamped)
 
 

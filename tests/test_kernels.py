@@ -1,0 +1,244 @@
+"""Tier 2: the numba kernels (golden/kernels.py) against their plain numpy twins (golden/kernels_ref.py),
+exact equality on random tensors, every view width, saturation corners, tie vectors, odd shapes, bad input."""
+import numpy as np
+import pytest
+
+from golden import kernels as nbk
+from golden import kernels_ref as ref
+from golden.primitives import ArithmeticOverflow, view
+from golden.spec import DEFAULT_SPEC, NestedSpec
+
+S = DEFAULT_SPEC
+ROUTES = ["vnni", "dot"] if nbk.HAS_VNNI else ["dot"]
+WIDTHS = range(2, S.n_bits + 1)
+
+
+def codes(rng, shape, bits, signed):
+    """Random master codes viewed at `bits` (the operands a layer at that width multiplies)."""
+    lo, hi = S.code_range(signed)
+    return view(rng.integers(lo, hi + 1, shape), bits, signed, S)
+
+
+# ---- conv2d_acc / linear_acc -------------------------------------------------------------------------------
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("bits", WIDTHS)
+@pytest.mark.parametrize("x_signed", [False, True])
+def test_conv_matches_twin_every_width(route, bits, x_signed):
+    rng = np.random.default_rng(bits * 2 + x_signed)
+    x = codes(rng, (2, 16, 9, 7), bits, x_signed)
+    w = codes(rng, (12, 16, 3, 3), bits, True)
+    for stride, padding in [(1, 1), (2, 1), (1, 0)]:
+        got = nbk.conv2d_acc(x, w, stride, padding, route=route)
+        assert got.dtype == np.int64
+        assert np.array_equal(got, ref.conv2d_acc(x, w, stride, padding))
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("shape", [
+    # (B, C, H, W), (M, kh, kw), stride, padding
+    ((1, 3, 1, 1), (5, 1, 1), 1, 0),        # 1×1 on a single pixel
+    ((2, 64, 8, 8), (16, 1, 1), 1, 0),      # 1×1 stride 1: NHWC is the im2col
+    ((2, 64, 8, 8), (16, 1, 1), 2, 0),      # downsample 1×1/2
+    ((1, 3, 23, 23), (8, 7, 7), 2, 3),      # ResNet-50 stem shape 7×7/2 pad 3
+    ((2, 5, 11, 10), (7, 3, 3), 2, 1),      # 3×3/2, odd sizes
+    ((3, 4, 6, 13), (3, 3, 2), 1, 1),       # non-square input and kernel
+    ((1, 130, 5, 3), (9, 3, 3), 1, 1),      # K not a multiple of any tile depth, M not of the tile
+])
+def test_conv_odd_shapes(route, shape):
+    (b, c, h, w_), (m, kh, kw), stride, padding = shape
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 256, (b, c, h, w_))
+    w = rng.integers(-128, 128, (m, c, kh, kw))
+    assert np.array_equal(nbk.conv2d_acc(x, w, stride, padding, route=route),
+                          ref.conv2d_acc(x, w, stride, padding))
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("x_signed", [False, True])
+def test_conv_saturation_corner_crosses_the_int32_chunk_bound(route, x_signed):
+    """Operands at their largest magnitudes (x = 255 or 127, one -128 when signed; w = -128) and K longer
+    than three exact int32 chunks: the true sum lies outside int32, so a missing chunk split would wrap."""
+    depth = nbk.VNNI_DEPTH if route == "vnni" else nbk.DOT_DEPTH
+    x_lo, x_hi = (-128, 127) if x_signed else (255, 255)
+    seen = (x_lo + 128, x_hi + 128) if route == "vnni" and x_signed else (x_lo, x_hi)  # vnni shifts int8
+    k = 3 * nbk.chunk_length(seen, (-128, -128), depth) + 3 * depth
+    c = -(-k // 9)
+    x = np.full((1, c, 3, 3), x_hi, np.int64)
+    x[0, 0, 0, 0] = x_lo
+    w = np.full((4, c, 3, 3), -128, np.int64)
+    expect = ref.conv2d_acc(x, w, 1, 0)
+    assert abs(int(expect[0, 0, 0, 0])) > np.iinfo(np.int32).max
+    assert np.array_equal(nbk.conv2d_acc(x, w, 1, 0, route=route), expect)
+
+
+def test_chunk_length_formula():
+    """K_c·max|x|·max|w| <= 2^31 - 1, rounded down to the depth: 8-bit operands give 65 792 terms."""
+    assert nbk.chunk_length((0, 255), (-128, 127), 64) == 65792
+    assert nbk.chunk_length((0, 15), (-8, 7), 64) == (2**31 - 1) // (15 * 8) // 64 * 64
+    assert nbk.chunk_length((-2**20, 0), (0, 2**20), 16) == 0
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_conv_wide_operands_take_the_int64_path_exactly(route):
+    rng = np.random.default_rng(3)
+    x = rng.integers(-2**40, 2**40, (2, 3, 6, 5))
+    w = rng.integers(-2**15, 2**15, (4, 3, 3, 3))
+    expect = ref.conv2d_acc(x, w, 1, 1)
+    if route == "vnni":
+        with pytest.raises(ValueError, match="route 'vnni'"):
+            nbk.conv2d_acc(x, w, 1, 1, route=route)
+    else:
+        assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1, route=route), expect)
+    assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1), expect)
+
+
+def test_host_with_vnni_uses_it_for_byte_operands():
+    assert nbk.pick_route((0, 255), (-128, 127)) == ("vnni" if nbk.HAS_VNNI else "dot")
+    assert nbk.pick_route((0, 256), (-128, 127)) == "dot"
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("bits", WIDTHS)
+def test_linear_matches_twin(route, bits):
+    rng = np.random.default_rng(bits)
+    x = codes(rng, (5, 200), bits, False)
+    w = codes(rng, (10, 200), bits, True)
+    assert np.array_equal(nbk.linear_acc(x, w, route=route), ref.linear_acc(x, w))
+
+
+def test_conv_and_linear_accept_narrow_dtypes():
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 256, (2, 8, 5, 5)).astype(np.uint8)
+    w = rng.integers(-128, 128, (4, 8, 3, 3)).astype(np.int8)
+    assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1), ref.conv2d_acc(x, w, 1, 1))
+    xs = x.astype(np.int8) // 2
+    assert np.array_equal(nbk.conv2d_acc(xs, w, 2, 1), ref.conv2d_acc(xs, w, 2, 1))
+
+
+# ---- pooling -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kernel,stride,padding", [(3, 2, 1), (2, 2, 0), (3, 1, 1), (3, 2, 0), (1, 1, 0)])
+def test_maxpool_matches_twin(kernel, stride, padding):
+    x = np.random.default_rng(kernel + stride).integers(-128, 128, (2, 3, 9, 7))
+    got = nbk.maxpool2d(x, kernel, stride, padding)
+    assert got.dtype == x.dtype
+    assert np.array_equal(got, ref.maxpool2d(x, kernel, stride, padding))
+
+
+def test_maxpool_ignores_padding():
+    """All-negative input: a zero-padded max pool would return 0 at the borders; ours never does."""
+    x = np.full((1, 1, 4, 4), -5)
+    assert np.array_equal(nbk.maxpool2d(x, 3, 2, 1), np.full((1, 1, 2, 2), -5))
+
+
+def test_gap_sum_matches_twin():
+    x = np.random.default_rng(0).integers(0, 256, (3, 5, 7, 4))
+    assert np.array_equal(nbk.gap_sum(x), ref.gap_sum(x))
+    assert np.array_equal(nbk.gap_sum(x), x.sum(axis=(2, 3)))
+
+
+# ---- view and requant: tie vectors -----------------------------------------------------------------------
+@pytest.mark.parametrize("bits", WIDTHS)
+@pytest.mark.parametrize("signed", [True, False])
+def test_view_matches_twin_on_every_master_code(bits, signed):
+    lo, hi = S.code_range(signed)
+    q = np.arange(lo, hi + 1).reshape(-1, 4)
+    got = nbk.view(q, bits, signed, S)
+    assert got.dtype == np.int64 and got.shape == q.shape
+    assert np.array_equal(got, ref.view(q, bits, signed, S))
+
+
+def test_view_ties_round_half_up():
+    """DESIGN.md worked examples, N = 8, b = 4: the ties -8 -> 0 and 8 -> 1 go toward +inf."""
+    assert np.array_equal(nbk.view(np.array([-8, 8, 7, -9, 127, -128]), 4, True, S), [0, 1, 0, -1, 7, -8])
+    assert np.array_equal(nbk.view(np.array([247, 248, 8, 7]), 4, False, S), [15, 15, 1, 0])
+
+
+def test_view_other_master_width():
+    spec = NestedSpec(n_bits=10, acc_bits=32)
+    q = np.arange(-512, 512)
+    for bits in range(2, 11):
+        assert np.array_equal(nbk.view(q, bits, True, spec), ref.view(q, bits, True, spec))
+
+
+def test_view_rejects_bad_codes_and_widths():
+    with pytest.raises(ArithmeticOverflow, match="master code: value 128"):
+        nbk.view(np.array([1, 128]), 4, True, S)
+    with pytest.raises(ArithmeticOverflow, match="master code: value -1"):
+        nbk.view(np.array([-1, 3]), 4, False, S)
+    with pytest.raises(ValueError, match="bits"):
+        nbk.view(np.array([1]), 9, True, S)
+
+
+@pytest.mark.parametrize("s", [0, 1, 2, 7, 16, 31])
+def test_requant_ties_and_clamp_count_match_twin(s):
+    """x·m + r·m_r at exact ties (odd multiples of 2^(s-1)) on both signs, plus clamps at both ends."""
+    half = 1 << max(s - 1, 0)
+    x = np.concatenate([np.arange(-9, 10) * half, np.arange(-9, 10) * half + 1, [2**40, -2**40]])
+    x = np.tile(x, (2, 3, 1)).reshape(2, 3, -1)
+    m = np.array([1, 3, 65535]).reshape(1, 3, 1)
+    r = np.random.default_rng(s).integers(-300, 300, x.shape)
+    for args in [(x, 1, s, -4, 4), (x, m, s, -100, 100), (x, m, s, 0, 255, r, 77), (x, 5, s, -2**15, 2**15 - 1, 3, 9)]:
+        got, n = nbk.requant(*args)
+        want, n_ref = ref.requant(*args)
+        assert np.array_equal(got, want) and n == n_ref
+
+
+def test_requant_worked_examples():
+    """DESIGN.md: m = 1, s = 1: 5 -> 3, -5 -> -2, 6 -> 3 (ties toward +inf); 300 clamps."""
+    y, n = nbk.requant(np.array([5, -5, 6, 300]), 1, 1, -100, 100)
+    assert np.array_equal(y, [3, -2, 3, 100]) and n == 1
+
+
+def test_requant_multiplier_along_several_axes_and_empty_input():
+    rng = np.random.default_rng(1)
+    x = rng.integers(-1000, 1000, (3, 4, 5))
+    m = rng.integers(0, 9, (3, 1, 5))
+    got, want = nbk.requant(x, m, 3, -9, 9), ref.requant(x, m, 3, -9, 9)
+    assert np.array_equal(got[0], want[0]) and got[1] == want[1]
+    y, n = nbk.requant(np.zeros((0, 3), np.int64), 1, 1, 0, 1)
+    assert y.shape == (0, 3) and n == 0
+
+
+# ---- bad input -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("impl", [nbk, ref], ids=["numba", "numpy"])
+def test_bad_inputs_name_the_argument(impl):
+    x = np.zeros((1, 3, 5, 5), np.int64)
+    w = np.zeros((2, 3, 3, 3), np.int64)
+    with pytest.raises(ValueError, match=r"x must be 4-D"):
+        impl.conv2d_acc(x[0], w, 1, 1)
+    with pytest.raises(ValueError, match=r"w must be 4-D"):
+        impl.conv2d_acc(x, w[0], 1, 1)
+    with pytest.raises(ValueError, match=r"w has 4 input channels .* but x has 3"):
+        impl.conv2d_acc(x, np.zeros((2, 4, 3, 3), np.int64), 1, 1)
+    with pytest.raises(TypeError, match=r"x must be an integer array, got dtype float64"):
+        impl.conv2d_acc(x.astype(float), w, 1, 1)
+    with pytest.raises(ValueError, match=r"stride must be an int >= 1, got 0"):
+        impl.conv2d_acc(x, w, 0, 1)
+    with pytest.raises(ValueError, match=r"padding must be an int >= 0, got -1"):
+        impl.conv2d_acc(x, w, 1, -1)
+    with pytest.raises(ValueError, match=r"does not fit x spatial size"):
+        impl.conv2d_acc(x, np.zeros((2, 3, 7, 7), np.int64), 1, 0)
+    with pytest.raises(ValueError, match=r"w has reduction length K=4 .* but x has K=3"):
+        impl.linear_acc(np.zeros((2, 3), np.int64), np.zeros((5, 4), np.int64))
+    with pytest.raises(ValueError, match=r"x must be 2-D"):
+        impl.linear_acc(x, np.zeros((5, 4), np.int64))
+    with pytest.raises(ValueError, match=r"padding must be < kernel=3"):
+        impl.maxpool2d(x, 3, 1, 3)
+    with pytest.raises(ValueError, match=r"kernel must be an int >= 1"):
+        impl.maxpool2d(x, 0, 1, 0)
+    with pytest.raises(ValueError, match=r"x must be 4-D"):
+        impl.gap_sum(x[0])
+    with pytest.raises(ValueError, match=r"requant shift s must be an int in \[0, 62\], got 63"):
+        impl.requant(x, 1, 63, 0, 255)
+
+
+def test_unknown_route_is_rejected():
+    with pytest.raises(ValueError, match="route must be one of"):
+        nbk.conv2d_acc(np.zeros((1, 1, 3, 3), np.int64), np.zeros((1, 1, 1, 1), np.int64), 1, 0, route="fp32")
+
+
+def test_backends_expose_the_same_six_kernels():
+    names = {"conv2d_acc", "linear_acc", "maxpool2d", "gap_sum", "view", "requant"}
+    for backend in nbk.BACKENDS.values():
+        assert names <= set(vars(backend))
+    assert nbk.BACKENDS["numpy"].conv2d_acc is ref.conv2d_acc
