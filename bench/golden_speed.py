@@ -1,0 +1,201 @@
+"""Golden-model speed: images/s of the full integer inference (golden.inference.infer) with the numba kernels
+and with their plain numpy twins, against onnxruntime's integer execution of the same network, in one run.
+
+The baseline is a QLinearConv graph (bench/ort_qlinear.py) built from the same synthetic model: the same
+weight view codes, in U8U8 mode (weights shifted to uint8, zero point 2^(N-1)), so onnxruntime's int32
+accumulators are exact; the run first checks that they equal the golden ones on one layer (ConvInteger),
+so both sides do the same integer work. onnxruntime's cost does not depend on the view widths (it always
+multiplies bytes); it is timed with its thread pool spinning and not spinning and the faster counts.
+Timing: `--rounds` interleaved rounds (numba, onnxruntime, ...), best round per side, so load from other
+processes hits both alike; the numpy twin is slow and timed `--numpy-rounds` times. The numba and numpy
+logits of every configuration are compared for equality.
+
+    .venv/bin/python bench/golden_speed.py [--model resnet18] [--batches 1,32] [--plans uniform:8,uniform:4]
+                                           [--threads 2] [--rounds 7] [--out out/bench/golden_speed]
+
+Writes results.csv, results.json and speed.png under --out; exits 1 if any equality check fails.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numba  # noqa: E402
+
+from bench.ort_qlinear import build_qlinear_model, conv_integer_acc, image_to_u8, session  # noqa: E402
+from golden import kernels  # noqa: E402
+from golden.inference import infer  # noqa: E402
+from golden.plan import parse_plan  # noqa: E402
+from golden.primitives import view  # noqa: E402
+from golden.synthetic import synthetic_images, synthetic_model  # noqa: E402
+
+TARGET_RATIO = 0.5  # golden numba path vs the onnxruntime baseline
+
+
+def best_time(fn, repeat: int) -> float:
+    """Minimum wall time of `repeat` calls."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def ort_inputs(model, widths):
+    """Weight view codes, per-channel weight scales and per-tensor scales of the onnxruntime graph.
+
+    A weight view at b_w has scale Δ_w·2^(N-b_w); a "wide" downsample output is given the scale of the
+    block output it is added to."""
+    spec, net = model.spec, model.network
+    weights, w_scales, scales = {}, {}, dict(model.scales)
+    for layer in net.layers:
+        b_w = widths[layer.name][0]
+        p = model.params(layer.name)
+        weights[layer.name] = view(p.weight, b_w, True, spec)
+        w_scales[layer.name] = p.weight_scale * 2.0 ** (spec.n_bits - b_w)
+    for layer in net.layers:
+        if layer.residual is not None and layer.residual not in scales:
+            scales[layer.residual] = scales[layer.name]
+    return weights, w_scales, scales
+
+
+def check_conv_integer(model, plan, widths, images, threads: int) -> bool:
+    """onnxruntime ConvInteger accumulators == golden conv2d_acc on the first switchable conv's real input."""
+    spec = model.spec
+    layer = model.network.switchable_layers[0]
+    b_w, b_a = widths[layer.name]
+    x = infer(model, images, plan, keep_tensors=True).tensors[layer.input]
+    xv = view(x, b_a, model.tensor_signed(layer.input), spec)
+    wv = view(model.params(layer.name).weight, b_w, True, spec)
+    ours = kernels.conv2d_acc(xv, wv, layer.stride, layer.padding)
+    theirs = conv_integer_acc(xv, wv, layer.stride, layer.padding, spec, threads)
+    equal = bool(np.array_equal(ours, theirs))
+    print(f"  ConvInteger check on {layer.name} (b_w={b_w}, b_a={b_a}, {ours.size} accumulators, "
+          f"|acc| <= {int(np.abs(ours).max())}): onnxruntime int32 accumulators "
+          f"{'EQUAL' if equal else 'DIFFER FROM'} the golden ones")
+    return equal
+
+
+def run(args) -> int:
+    numba.set_num_threads(args.threads)
+    print(f"golden speed: {args.model}, batches {args.batches}, plans {args.plans}, {args.threads} threads "
+          f"(GEMM route {'vnni' if kernels.HAS_VNNI else 'dot'}), load average {os.getloadavg()[0]:.2f}")
+    start = time.perf_counter()
+    model = synthetic_model(args.model, args.seed)
+    print(f"  synthetic model built in {time.perf_counter() - start:.1f} s")
+    rows, ok = [], True
+    for plan_text in args.plans:
+        plan = parse_plan(plan_text, model.network, model.spec)
+        widths = plan.layer_widths(model.network, model.spec)
+        onnx_model = build_qlinear_model(model.network, *ort_inputs(model, widths), model.spec)
+        sessions = {"spin": session(onnx_model, args.threads, spinning=True),
+                    "nospin": session(onnx_model, args.threads, spinning=False)}
+        ok &= check_conv_integer(model, plan, widths, synthetic_images(model.network, 2, args.seed, model.spec),
+                                 args.threads)
+        for batch in args.batches:
+            images = synthetic_images(model.network, batch, args.seed, model.spec)
+            feed = {"input": image_to_u8(images, model.spec)}
+            golden = infer(model, images, plan, backend="numba")  # warm-up + reference logits
+            for s in sessions.values():
+                s.run(None, feed)
+            t_numba, t_ort = float("inf"), {k: float("inf") for k in sessions}
+            for _ in range(args.rounds):
+                t_numba = min(t_numba, best_time(lambda: infer(model, images, plan, backend="numba"), 1))
+                for k, s in sessions.items():
+                    t_ort[k] = min(t_ort[k], best_time(lambda: s.run(None, feed), 1))
+            start = time.perf_counter()
+            twin = infer(model, images, plan, backend="numpy")
+            t_numpy = min(time.perf_counter() - start,
+                          best_time(lambda: infer(model, images, plan, backend="numpy"), args.numpy_rounds - 1)
+                          if args.numpy_rounds > 1 else float("inf"))
+            same = bool(np.array_equal(golden.logits, twin.logits))
+            ok &= same
+            ort_best = min(t_ort.values())
+            row = {"plan": plan_text, "batch": batch,
+                   "numba_img_s": batch / t_numba, "numpy_img_s": batch / t_numpy,
+                   "ort_img_s": batch / ort_best, "ort_spin_img_s": batch / t_ort["spin"],
+                   "ort_nospin_img_s": batch / t_ort["nospin"],
+                   "numba_vs_ort": t_ort_ratio(ort_best, t_numba), "numpy_vs_ort": t_ort_ratio(ort_best, t_numpy),
+                   "numba_equals_numpy": same}
+            rows.append(row)
+            print(f"  {plan_text:<10} batch {batch:>3}: numba {row['numba_img_s']:8.1f} img/s  "
+                  f"numpy {row['numpy_img_s']:7.2f} img/s  onnxruntime {row['ort_img_s']:8.1f} img/s  "
+                  f"(spin {row['ort_spin_img_s']:.1f}, no spin {row['ort_nospin_img_s']:.1f})  "
+                  f"numba/ort {row['numba_vs_ort']:.2f}x  numpy/ort {row['numpy_vs_ort']:.4f}x  "
+                  f"logits numba==numpy: {same}", flush=True)
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    print(f"target numba/ort >= {TARGET_RATIO}: "
+          f"{'met' if all(r['numba_vs_ort'] >= TARGET_RATIO for r in rows) else 'NOT met'} in "
+          f"{sum(r['numba_vs_ort'] >= TARGET_RATIO for r in rows)}/{len(rows)} configurations")
+    write_results(rows, Path(args.out))
+    print("equality checks:", "all passed" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+def t_ort_ratio(t_ort: float, t_ours: float) -> float:
+    """Throughput ratio ours / onnxruntime = t_ort / t_ours."""
+    return t_ort / t_ours
+
+
+def write_results(rows: list[dict], out: Path) -> None:
+    """results.csv, results.json and speed.png (images/s per configuration, log scale) under `out`."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, write in (("results.json", lambda f: json.dump(rows, f, indent=2)),
+                        ("results.csv", lambda f: _write_csv(rows, f))):
+        tmp = out / f".{name}.tmp"
+        with open(tmp, "w", newline="") as f:
+            write(f)
+        os.replace(tmp, out / name)
+    labels = [f"{r['plan']}\nbatch {r['batch']}" for r in rows]
+    xs = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for i, (key, label) in enumerate([("numba_img_s", "golden numba"), ("numpy_img_s", "golden numpy twin"),
+                                      ("ort_img_s", "onnxruntime U8U8")]):
+        ax.bar(xs + (i - 1) * 0.27, [r[key] for r in rows], 0.27, label=label)
+    ax.set_xticks(xs, labels)
+    ax.set_yscale("log")
+    ax.set_ylabel("images / s")
+    ax.set_title("ResNet integer inference speed (same process)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / ".speed.png.tmp.png")
+    plt.close(fig)
+    os.replace(out / ".speed.png.tmp.png", out / "speed.png")
+    print(f"wrote {out}/results.csv, results.json, speed.png")
+
+
+def _write_csv(rows: list[dict], f) -> None:
+    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="resnet18")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batches", default="1,32", type=lambda s: [int(v) for v in s.split(",")])
+    parser.add_argument("--plans", default="uniform:8,uniform:4", type=lambda s: s.split(","))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--numpy-rounds", type=int, default=1)
+    parser.add_argument("--out", default="out/bench/golden_speed")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
