@@ -82,7 +82,7 @@ def build(design: Design, sim: str) -> Built:
     runner = get_runner(sim)
     t0 = time.perf_counter()
     runner.build(
-        sources=[str(s) for s in design.sources],
+        sources=_sources_for(design, sim),
         hdl_toplevel=design.toplevel,
         build_dir=str(build_dir),
         build_args=list(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS),
@@ -94,6 +94,15 @@ def build(design: Design, sim: str) -> Built:
     built = Built(design, sim, runner, build_dir, time.perf_counter() - t0)
     _BUILT[key] = built
     return built
+
+
+def _sources_for(design: Design, sim: str) -> list:
+    """Verilog sources for both simulators; Verilator control files (.vlt) only for Verilator, tagged."""
+    from cocotb_tools.runner import VerilatorControlFile
+
+    verilog = [str(src) for src in design.sources if src.suffix != ".vlt"]
+    control = [VerilatorControlFile(str(src)) for src in design.sources if src.suffix == ".vlt"]
+    return verilog + (control if sim == "verilator" else [])
 
 
 def run_bench(built: Built, test_module: str, testcases: list[str] | None = None, env: dict | None = None,
@@ -124,6 +133,7 @@ def run_bench(built: Built, test_module: str, testcases: list[str] | None = None
         built.runner.test(
             test_module=test_module,
             hdl_toplevel=built.design.toplevel,
+            hdl_toplevel_lang="verilog",
             testcase=testcases,
             build_dir=str(built.build_dir),
             test_dir=str(test_dir),

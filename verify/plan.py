@@ -1,0 +1,95 @@
+"""Which bench runs on which generated design: one `BenchRun` per (design, cocotb module, parameters).
+
+Shared by `python -m verify.suite` (make verify) and the pytest runners (tests/test_verify_*.py), so both run
+the same benches. A BenchRun with `fault` set generates the RTL with that deliberate bug and passes only when
+the bench FAILS with mismatches > 0 (proof that the bench can fail).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .designs import generate, rtl_config
+from .runner import Design, RunResult, bench_env, build, run_bench
+from .toolchain import BUILD_ROOT
+
+TILE_SHAPES = ((16, 16), (4, 8), (1, 16), (3, 5))
+TILE_K_MAX = 64     # tile benches draw K up to this (k_cap); small buffers keep the Icarus model small
+LAYER_K_MAX = None  # the generator default (K_MAX = 4608): the same build as make verify-long
+
+
+@dataclass(frozen=True)
+class BenchRun:
+    name: str
+    unit: str                      # view_unit | pe | output_unit | top
+    module: str                    # cocotb test module under verify.benches
+    shape: tuple[int, int] = (16, 16)
+    k_max: int | None = None
+    params: dict = field(default_factory=dict)
+    fault: str | None = None
+
+    def design(self) -> Design:
+        return generate(self.unit, rtl_config(*self.shape, k_max=self.k_max, fault=self.fault))
+
+    def run(self, sim: str) -> RunResult:
+        built = build(self.design(), sim)
+        env = bench_env(**self.params)
+        if "layer" in self.params:  # conv-layer benches: the golden job is prepared here, outside the simulator
+            from .layer_job import prepare_layer_job
+
+            env["VERIFY_JOB"] = str(prepare_layer_job(self.params["layer"], self.params["b_w"], self.params["b_a"],
+                                                      BUILD_ROOT / "jobs"))
+        return run_bench(built, f"verify.benches.{self.module}", env=env, tag=self.name)
+
+    def verdict(self, result: RunResult) -> str | None:
+        """None when the run did what it should; otherwise why not."""
+        if self.fault is None:
+            if not result.ok:
+                return f"failed tests {result.failed}"
+            bad = [r for r in result.records if r["vectors"] == 0 or r["mismatches"]]
+            return f"records with no vectors or with mismatches: {bad}" if bad or not result.records else None
+        caught = sum(r["mismatches"] for r in result.records)
+        if result.ok or not caught:
+            return f"fault {self.fault} was NOT detected (tests passed: {result.passed}, mismatches {caught})"
+        return None
+
+
+def _tiles(shape, repeats, k_cap, switches) -> BenchRun:
+    r, c = shape
+    return BenchRun(f"tiles_{r}x{c}", "top", "top_tiles", shape, TILE_K_MAX,
+                    {"repeats": repeats, "k_cap": k_cap, "switches": switches})
+
+
+def default_suite() -> list[BenchRun]:
+    """make verify: every unit, tiles on every shape, one ResNet-18 conv layer, and the fault injections."""
+    return [
+        BenchRun("view_unit", "view_unit", "view_unit"),
+        BenchRun("pe", "pe", "pe", params={"dots": 120}),
+        BenchRun("output_unit", "output_unit", "output_unit", params={"vectors": 6000}),
+        *[_tiles(shape, 1, TILE_K_MAX, 24) for shape in TILE_SHAPES],
+        BenchRun("conv_layer", "top", "conv_layer", (16, 16), LAYER_K_MAX,
+                 {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}),
+        BenchRun("conv_layer_stem", "top", "conv_layer", (16, 16), LAYER_K_MAX, {"layer": "conv1", "b_w": 8, "b_a": 8}),
+        *fault_runs(),
+    ]
+
+
+def fault_runs() -> list[BenchRun]:
+    """Deliberate RTL faults each bench must catch."""
+    return [
+        BenchRun("fault_view_round", "view_unit", "view_unit", fault="drop_round_bit"),
+        BenchRun("fault_requant_round", "output_unit", "output_unit", params={"vectors": 500},
+                 fault="drop_requant_round"),
+        BenchRun("fault_narrow_acc", "top", "top_tiles", (4, 8), TILE_K_MAX, {"k_cap": TILE_K_MAX, "switches": 4},
+                 fault="narrow_acc"),
+    ]
+
+
+def short_suite() -> list[BenchRun]:
+    """make test's share: quick versions on both simulators (a couple of minutes at most)."""
+    return [
+        BenchRun("view_unit", "view_unit", "view_unit"),
+        BenchRun("output_unit", "output_unit", "output_unit", params={"vectors": 500}),
+        BenchRun("pe", "pe", "pe", params={"dots": 20}),
+        _tiles((3, 5), 1, 16, 6),
+        BenchRun("fault_view_round", "view_unit", "view_unit", fault="drop_round_bit"),
+    ]

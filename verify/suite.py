@@ -1,0 +1,66 @@
+"""`make verify`: the default bench suite on every simulator SIM selects (default both), with a summary.
+
+    python -m verify.suite [--short]
+
+Prints one line per bench record (bench, design, simulator, vectors, mismatches, seconds), then totals and
+the wall time; exits 1 if any bench failed, compared nothing, or a fault injection went undetected. A missing
+simulator is a failure.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from .plan import BenchRun, default_suite, short_suite
+from .records import format_summary
+from .toolchain import SimulatorMissing, selected_simulators
+
+
+def run_suite(runs: list[BenchRun], sims: tuple[str, ...], progress=print) -> tuple[list[dict], list[str]]:
+    """Run every BenchRun on every simulator; returns (records, failures)."""
+    records, failures = [], []
+    for sim in sims:
+        for run in runs:
+            t0 = time.perf_counter()
+            try:
+                result = run.run(sim)
+            except SimulatorMissing as e:
+                failures.append(f"{sim}: {e}")
+                break
+            why = run.verdict(result)
+            for rec in result.records:
+                rec["bench"] = f"{run.name}:{rec['bench']}" if run.fault else rec["bench"]
+                rec["expect"] = "fault" if run.fault else "exact"
+            records += result.records
+            status = "ok" if why is None else "FAIL"
+            progress(f"[{sim:9}] {run.name:22} {status:4} {time.perf_counter() - t0:6.1f} s "
+                     f"({sum(r['vectors'] for r in result.records)} vectors)")
+            if why:
+                failures.append(f"{sim} {run.name}: {why}\n{result.log_tail(40)}")
+    return records, failures
+
+
+def main(argv: list[str]) -> int:
+    short = "--short" in argv
+    sims = selected_simulators()
+    t0 = time.perf_counter()
+    records, failures = run_suite(short_suite() if short else default_suite(), sims)
+    wall = time.perf_counter() - t0
+    exact = [r for r in records if r["expect"] == "exact"]
+    faults = [r for r in records if r["expect"] == "fault"]
+    print()
+    print(format_summary(exact, f"verification summary ({'short' if short else 'default'} suite, "
+                                f"simulators: {', '.join(sims)})"))
+    print()
+    print(format_summary(faults, "fault injection (each row must show mismatches > 0)"))
+    print(f"\nbenches: {len(exact)} records, vectors: {sum(r['vectors'] for r in exact)}, "
+          f"mismatches: {sum(r['mismatches'] for r in exact)}, fault rows: {len(faults)}, "
+          f"simulators: {', '.join(sims)}, wall time: {wall:.1f} s")
+    for f in failures:
+        print(f"\nFAILED: {f}", file=sys.stderr)
+    print("RESULT:", "PASS" if not failures else f"FAIL ({len(failures)} failures)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
