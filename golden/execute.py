@@ -15,6 +15,7 @@ Tensors are int64 (B, C, H, W) master codes; a linear's input and output are (B,
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,22 +70,36 @@ def clamped_requant(kernels, x, m, s, lo, hi, relu: bool, r=0, m_r=0) -> OpOutpu
     return OpOutput(np.minimum(u, hi), n_above + (0 if relu else n_below))
 
 
+_WEIGHT_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def weight_view(kernels, p: ConvParams, b_w: int, spec: NestedSpec) -> np.ndarray:
+    """view_bw(W) of a layer's master weights, computed once per (params, b_w) and kept read-only in the
+    weights' storage dtype (a view of an N-bit code fits it). Inference never changes weights, so a width
+    switch costs one view per layer and width, and the kernels may keep their packed copy (golden/kernels.py
+    packs read-only weights once)."""
+    views = _WEIGHT_VIEWS.setdefault(p, {})
+    if b_w not in views:
+        v = kernels.view(p.weight, b_w, True, spec).astype(p.weight.dtype)
+        v.flags.writeable = False
+        views[b_w] = v
+    return views[b_w]
+
+
 def conv_wide(kernels, layer: Conv, p: ConvParams, x: np.ndarray, b_w: int, b_a: int, x_signed: bool,
               spec: NestedSpec) -> np.ndarray:
     """Steps 1-3: x = (Σ view_bw(W)·view_ba(A)) << ((N-b_w)+(N-b_a)) + bias, each checked to ACC_BITS."""
     lo, hi = spec.acc_range
-    wv = kernels.view(p.weight, b_w, True, spec)
+    wv = weight_view(kernels, p, b_w, spec)
     av = kernels.view(x, b_a, x_signed, spec)
     if layer.kind == "linear":
         acc = kernels.linear_acc(av.reshape(av.shape[0], -1), wv)[:, :, None, None]
     else:
         acc = kernels.conv2d_acc(av, wv, layer.stride, layer.padding)
-    check_range(acc, lo, hi, f"layer {layer.name}: accumulator (b_w={b_w}, b_a={b_a})")
-    acc = acc << align_shift(b_w, b_a, spec)
-    check_range(acc, lo, hi, f"layer {layer.name}: aligned accumulator acc' (b_w={b_w}, b_a={b_a})")
-    acc = acc + p.bias.astype(np.int64)[None, :, None, None]
-    check_range(acc, lo, hi, f"layer {layer.name}: acc' + bias (b_w={b_w}, b_a={b_a})")
-    return acc
+    wide, bounds = kernels.align_bias(acc, align_shift(b_w, b_a, spec), p.bias)
+    for what, seen in zip(("accumulator", "aligned accumulator acc'", "acc' + bias"), bounds):
+        check_range(np.asarray(seen), lo, hi, f"layer {layer.name}: {what} (b_w={b_w}, b_a={b_a})")
+    return wide
 
 
 def run_conv(kernels, layer: Conv, p: ConvParams, x: np.ndarray, b_w: int, b_a: int, x_signed: bool,

@@ -1,7 +1,8 @@
 """Numba kernels of the golden model, bit-exact twins of golden/kernels_ref.py (same names and signatures).
 
 `BACKENDS = {"numba": ..., "numpy": ...}` maps a backend name to a namespace holding the six kernels
-conv2d_acc, linear_acc, maxpool2d, gap_sum, view, requant.
+conv2d_acc, linear_acc, maxpool2d, gap_sum, view, requant, and align_bias (conv steps 2-3 with their bounds,
+one pass instead of five).
 
 Convolution as an integer GEMM (the hot path). A conv is acc[b, m, p] = Σ_k W[m, k] · X_b[k, p] with
 k = (u, v, c) running over kernel rows, columns and input channels and p over output pixels. Both operands
@@ -25,6 +26,7 @@ dtype range for 8-bit inputs, a scan otherwise); chunk totals are added in int64
 from __future__ import annotations
 
 import os
+import weakref
 from types import SimpleNamespace
 
 import numba as nb
@@ -51,7 +53,9 @@ TILE_M, TILE_P = 4, 4  # register tile: weight rows × pixels per micro-kernel c
 VNNI_DEPTH = 64  # bytes of K per 512-bit VPDPBUSD step
 DOT_DEPTH = 16  # K padding of the dot route (a vector of 16 int32 lanes)
 ROUTES = ("vnni", "dot")
-L2_WEIGHT_BYTES = 1 << 19  # K-chunks keep the packed weight slice (Mp × K_c bytes) within half a 1 MiB L2
+PARALLEL_MIN_WORK = 1 << 16  # elements below which a kernel runs on one thread
+MACS_PER_ELEMENT = 64  # a GEMM's work in elements: MACs / 64 (one VPDPBUSD step per 64 MACs)
+ROW_GROUP = 16  # weight-row tiles per VNNI task (64 rows × K bytes stay in L2 while pixel tiles stream)
 
 
 def _host_has_vnni() -> bool:
@@ -62,6 +66,19 @@ def _host_has_vnni() -> bool:
 
 
 HAS_VNNI = _host_has_vnni()
+
+
+def _parallel_if(work: int, kernel, *args):
+    """kernel(*args) on numba's threads when `work` (elements or MACs / MACS_PER_ELEMENT) is worth a
+    parallel region (about 15 us to wake the workers), else on the calling thread alone."""
+    if work >= PARALLEL_MIN_WORK:
+        return kernel(*args)
+    threads = nb.get_num_threads()
+    nb.set_num_threads(1)
+    try:
+        return kernel(*args)
+    finally:
+        nb.set_num_threads(threads)
 
 
 # ---- VNNI micro-kernel ---------------------------------------------------------------------------------
@@ -139,17 +156,19 @@ def _gemm_vnni(wp, cols, out, k_lo, k_hi):
     """out[b, m, p] += Σ_{k_lo <= k < k_hi} wp[m, k] · cols[b, p, k]   (int8 × uint8, int64 out).
 
     wp (Mp, Kp) int8, cols (B, Pp, Kp) uint8, out (B, Mp, Pp) int64; Mp, Pp multiples of the tile,
-    k_lo, k_hi multiples of VNNI_DEPTH.
+    k_lo, k_hi multiples of VNNI_DEPTH. Tasks are (row group, pixel tile) pairs, row group major, so that
+    each thread sweeps its pixel tiles against one group of weight rows held in cache.
     """
     n_img, pp, kp = cols.shape
     mp = wp.shape[0]
     steps = (k_hi - k_lo) // VNNI_DEPTH
     tiles = pp // TILE_P
-    for t in nb.prange(n_img * tiles):
-        b = t // tiles
-        p = (t % tiles) * TILE_P
+    groups = -(-mp // (TILE_M * ROW_GROUP))
+    for t in nb.prange(groups * n_img * tiles):
+        g, bt = t // (n_img * tiles), t % (n_img * tiles)
+        b, p = bt // tiles, (bt % tiles) * TILE_P
         x_addr = cols.ctypes.data + (b * pp + p) * kp + k_lo
-        for m in range(0, mp, TILE_M):
+        for m in range(g * TILE_M * ROW_GROUP, min((g + 1) * TILE_M * ROW_GROUP, mp), TILE_M):
             _vnni_tile(wp.ctypes.data + m * kp + k_lo, kp, x_addr, kp, steps,
                        out.ctypes.data + ((b * mp + m) * pp + p) * 8, pp, 1)
 
@@ -290,21 +309,52 @@ def chunk_length(x_bounds: tuple[int, int], w_bounds: tuple[int, int], depth: in
     return ACC32_MAX // (_max_abs(x_bounds) * _max_abs(w_bounds)) // depth * depth
 
 
+def _frozen_root(a: np.ndarray):
+    """The array owning a's memory when that owner is read-only (then a's contents can never change), else
+    None."""
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    return None if root.base is not None or root.flags.writeable else root
+
+
+_PACKED_WEIGHTS: dict[tuple, tuple] = {}
+
+
+def _pack_weight_matrix(w, kp, w_dtype):
+    """(packed weights (Mp, Kp), their (min, max), row sums). Weights whose memory is read-only are packed
+    once and kept until that memory is freed (a model's weights repacked per call cost more than a batch-1
+    GEMM)."""
+    root = _frozen_root(w)
+    key = None
+    if root is not None:
+        key = (id(root), w.__array_interface__["data"][0], w.shape, w.strides, w.dtype.str, kp,
+               np.dtype(w_dtype).str)
+        hit = _PACKED_WEIGHTS.get(key)
+        if hit is not None and hit[0]() is root:
+            return hit[1]
+    wp = np.zeros((_round_up(w.shape[0], TILE_M), kp), w_dtype)
+    w_lo, w_hi, row_sums = _parallel_if(w.size, _pack_weights, w, wp)
+    packed = (wp, (int(w_lo), int(w_hi)), row_sums)
+    if key is not None:
+        _PACKED_WEIGHTS[key] = (weakref.ref(root, lambda _, k=key: _PACKED_WEIGHTS.pop(k, None)), packed)
+    return packed
+
+
 def _packed(x, w, padding, kh, kw, stride, oh, ow, depth, x_dtype, w_dtype, offset):
     """(weights (Mp, Kp), their bounds and row sums, im2col (B, Pp, Kp), x bounds) in the given dtypes."""
     n_img, ch, hh, ww = x.shape
     kp = _round_up(ch * kh * kw, depth)
-    wp = np.zeros((_round_up(w.shape[0], TILE_M), kp), w_dtype)
-    w_lo, w_hi, row_sums = _pack_weights(w, wp)
+    wp, w_bounds, row_sums = _pack_weight_matrix(w, kp, w_dtype)
     xp = np.empty((n_img, hh + 2 * padding, ww + 2 * padding, ch), x_dtype)
-    x_lo, x_hi = _to_nhwc(x, offset, padding, xp)
+    x_lo, x_hi = _parallel_if(xp.size, _to_nhwc, x, offset, padding, xp)
     pp = _round_up(oh * ow, TILE_P)
     if kh == kw == stride == 1 and padding == 0 and kp == ch and pp == hh * ww:
         cols = xp.reshape(n_img, pp, kp)  # a 1×1 stride-1 conv: NHWC already is the im2col
     else:
         cols = np.zeros((n_img, pp, kp), x_dtype)
-        _im2col(xp, kh, kw, stride, oh, ow, cols)
-    return wp, (int(w_lo), int(w_hi)), row_sums, cols, (int(x_lo), int(x_hi))
+        _parallel_if(cols.size, _im2col, xp, kh, kw, stride, oh, ow, cols)
+    return wp, w_bounds, row_sums, cols, (int(x_lo), int(x_hi))
 
 
 def _conv_gemm(x, w, stride, padding, oh, ow, route):
@@ -325,7 +375,6 @@ def _conv_gemm(x, w, stride, padding, oh, ow, route):
             wp, _, row_sums, cols, _ = _packed(x, w, *geometry, VNNI_DEPTH, np.uint8, np.int8, offset)
         gemm = _gemm_vnni
         chunk = chunk_length((x_bounds[0] + offset, x_bounds[1] + offset), w_bounds, VNNI_DEPTH)
-        chunk = min(chunk, max(VNNI_DEPTH, L2_WEIGHT_BYTES // wp.shape[0] // VNNI_DEPTH * VNNI_DEPTH))
     else:
         chunk = chunk_length(x_bounds, w_bounds, DOT_DEPTH)
         if chunk and _fits(x_bounds, S16_RANGE) and _fits(w_bounds, S16_RANGE):
@@ -338,7 +387,8 @@ def _conv_gemm(x, w, stride, padding, oh, ow, route):
     kp, pp = wp.shape[1], cols.shape[1]
     out = np.zeros((n_img, wp.shape[0], pp), np.int64)
     for k_lo in range(0, kp, chunk):
-        gemm(wp, cols, out, k_lo, min(k_lo + chunk, kp))
+        work = out.size * min(chunk, kp - k_lo) // MACS_PER_ELEMENT
+        _parallel_if(work, gemm, wp, cols, out, k_lo, min(k_lo + chunk, kp))
     acc = out[:, :mm, :oh * ow]
     if offset:
         acc -= offset * row_sums[None, :, None]
@@ -368,6 +418,53 @@ def linear_acc(x, w, route: str | None = None) -> np.ndarray:
 
 
 @nb.njit(parallel=True, cache=True)
+def _align_bias(acc, shift, bias, out):
+    """acc, out (B, M, inner): out = (acc << shift) + bias[m]; returns the (3, 2) bounds of acc, acc', out."""
+    n_img, ch, inner = acc.shape
+    part = np.empty((n_img * ch, 3, 2), np.int64)
+    for t in nb.prange(n_img * ch):
+        b, c = t // ch, t % ch
+        a0 = acc[b, c, 0]
+        lo_a, hi_a = a0, a0
+        lo_x, hi_x = (a0 << shift) + bias[c], (a0 << shift) + bias[c]
+        for i in range(inner):
+            a = acc[b, c, i]
+            lo_a, hi_a = min(lo_a, a), max(hi_a, a)
+            v = (a << shift) + bias[c]
+            lo_x, hi_x = min(lo_x, v), max(hi_x, v)
+            out[b, c, i] = v
+        part[t, 0, 0], part[t, 0, 1] = lo_a, hi_a
+        part[t, 2, 0], part[t, 2, 1] = lo_x, hi_x
+    bounds = np.empty((3, 2), np.int64)
+    bounds[0, 0], bounds[0, 1] = part[:, 0, 0].min(), part[:, 0, 1].max()
+    bounds[1, 0], bounds[1, 1] = bounds[0, 0] << shift, bounds[0, 1] << shift  # << is monotonic
+    bounds[2, 0], bounds[2, 1] = part[:, 2, 0].min(), part[:, 2, 1].max()
+    return bounds
+
+
+def align_bias(acc, shift: int, bias) -> tuple[np.ndarray, np.ndarray]:
+    """DESIGN.md §1 conv steps 2-3 on an accumulator acc (B, M, ...), with the bounds to check them:
+
+        acc' = acc << shift,   x = acc' + bias[m]        (int64)
+        bounds = [[min acc, max acc], [min acc', max acc'], [min x, max x]]   (int64 (3, 2))
+
+    One pass (kernels_ref.align_bias makes five); acc' bounds are acc's shifted (a left shift is monotonic
+    while it does not overflow int64, and |acc| < 2^(ACC_BITS-1) is checked first by the caller).
+    """
+    acc = np.asarray(acc)
+    if not np.issubdtype(acc.dtype, np.integer) or acc.ndim < 2 or acc.size == 0:
+        return kernels_ref.align_bias(acc, shift, bias)
+    shift = kernels_ref.check_non_negative("shift", shift)
+    bias = check_int_array("bias", bias, 1, "(M,)")
+    if bias.shape[0] != acc.shape[1]:
+        return kernels_ref.align_bias(acc, shift, bias)
+    acc3 = np.ascontiguousarray(acc, dtype=np.int64).reshape(acc.shape[0], acc.shape[1], -1)
+    out = np.empty(acc3.shape, np.int64)
+    bounds = _parallel_if(acc.size, _align_bias, acc3, shift, bias.astype(np.int64), out)
+    return out.reshape(acc.shape), bounds
+
+
+@nb.njit(parallel=True, cache=True)
 def _maxpool(x, kernel, stride, padding, out):
     n_img, ch, hh, ww = x.shape
     _, _, oh, ow = out.shape
@@ -392,7 +489,7 @@ def maxpool2d(x, kernel: int, stride: int, padding: int) -> np.ndarray:
     """
     x, kernel, stride, padding, (oh, ow) = check_pool_args(x, kernel, stride, padding)
     out = np.empty((x.shape[0], x.shape[1], oh, ow), x.dtype)
-    _maxpool(x, kernel, stride, padding, out)
+    _parallel_if(out.size * kernel * kernel, _maxpool, x, kernel, stride, padding, out)
     return out
 
 
@@ -411,42 +508,62 @@ def gap_sum(x) -> np.ndarray:
     """Global sum pool, int64 (B, C):  y[b, c] = Σ_{h, w} x[b, c, h, w]."""
     x = check_int_array("x", x, 4, "(B, C, H, W)")
     out = np.empty(x.shape[:2], np.int64)
-    _gap_sum(np.ascontiguousarray(x), out)
+    _parallel_if(x.size, _gap_sum, np.ascontiguousarray(x), out)
     return out
 
 
 @nb.njit(parallel=True, cache=True)
 def _view(flat, k, lo, hi, out):
-    """out = clip((q + 2^(k-1)) >> k, lo, hi) for k > 0; returns (min, max) of q for the range check."""
+    """out = clip((q + 2^(k-1)) >> k, lo, hi) for k > 0, out = q for k = 0; returns (min, max) of q for the
+    master-code range check."""
     n = flat.size
     parts = min(n, 64)
     lows = np.empty(parts, np.int64)
     highs = np.empty(parts, np.int64)
-    half = np.int64(1) << (k - 1)
+    half = (np.int64(1) << (k - 1)) if k > 0 else np.int64(0)
     for t in nb.prange(parts):
-        qlo, qhi = np.int64(flat[t]), np.int64(flat[t])
+        qlo, qhi = np.int64(flat[t * n // parts]), np.int64(flat[t * n // parts])
         for i in range(t * n // parts, (t + 1) * n // parts):
             q = np.int64(flat[i])
             qlo, qhi = min(qlo, q), max(qhi, q)
-            out[i] = min(max((q + half) >> k, lo), hi)
+            out[i] = min(max((q + half) >> k, lo), hi) if k > 0 else q
         lows[t], highs[t] = qlo, qhi
+    return lows.min(), highs.max()
+
+
+@nb.njit(parallel=True, cache=True)
+def _bounds(flat):
+    """(min, max) of a non-empty 1-D integer array."""
+    n = flat.size
+    parts = min(n, 64)
+    lows = np.empty(parts, np.int64)
+    highs = np.empty(parts, np.int64)
+    for t in nb.prange(parts):
+        lo, hi = np.int64(flat[t * n // parts]), np.int64(flat[t * n // parts])
+        for i in range(t * n // parts, (t + 1) * n // parts):
+            lo, hi = min(lo, np.int64(flat[i])), max(hi, np.int64(flat[i]))
+        lows[t], highs[t] = lo, hi
     return lows.min(), highs.max()
 
 
 def view(q, bits: int, signed: bool, spec: NestedSpec) -> np.ndarray:
     """golden.primitives.view, int64:  k = N - b;  k = 0: q;  k > 0: sat_{b,signed}((q + 2^(k-1)) >> k)
     (half-up rounding, then saturation to the b-bit range). Raises ArithmeticOverflow on a master code
-    outside the N-bit range, like the reference."""
+    outside the N-bit range, like the reference. At k = 0 an int64 `q` is returned itself (no copy)."""
     spec.check_width(bits, "bits")
     q = np.asarray(q)
-    k = spec.n_bits - bits
-    if k == 0 or q.size == 0:
+    if q.size == 0 or not np.issubdtype(q.dtype, np.integer):
         return primitives.view(q, bits, signed, spec)
-    lo, hi = spec.code_range(signed, bits)
-    out = np.empty(q.size, np.int64)
-    qlo, qhi = _view(np.ascontiguousarray(q).reshape(-1), k, lo, hi, out)
+    k = spec.n_bits - bits
+    flat = np.ascontiguousarray(q).reshape(-1)
+    if k == 0 and q.dtype == np.int64:
+        out = q
+        qlo, qhi = _parallel_if(q.size, _bounds, flat)
+    else:
+        out = np.empty(q.shape, np.int64)
+        qlo, qhi = _parallel_if(q.size, _view, flat, k, *spec.code_range(signed, bits), out.reshape(-1))
     primitives.check_range(np.array([qlo, qhi]), *spec.code_range(signed), what="master code")
-    return out.reshape(q.shape)
+    return out
 
 
 @nb.njit(parallel=True, cache=True)
@@ -509,14 +626,16 @@ def requant(x, m, s: int, lo: int, hi: int, r=0, m_r: int = 0) -> tuple[np.ndarr
     else:
         r3, bias = np.ascontiguousarray(np.broadcast_to(r, x.shape)).reshape(x3.shape), 0
     out = np.empty(x3.shape, np.int64)
-    n_clamped = _requant(x3, np.ascontiguousarray(m1), s, int(lo), int(hi), r3, int(m_r), bias, out)
+    n_clamped = _parallel_if(x.size, _requant, x3, np.ascontiguousarray(m1), s, int(lo), int(hi), r3, int(m_r),
+                             bias, out)
     return out.reshape(x.shape), int(n_clamped)
 
 
 BACKENDS = {
     "numba": SimpleNamespace(conv2d_acc=conv2d_acc, linear_acc=linear_acc, maxpool2d=maxpool2d,
-                             gap_sum=gap_sum, view=view, requant=requant),
+                             gap_sum=gap_sum, view=view, requant=requant, align_bias=align_bias),
     "numpy": SimpleNamespace(conv2d_acc=kernels_ref.conv2d_acc, linear_acc=kernels_ref.linear_acc,
                              maxpool2d=kernels_ref.maxpool2d, gap_sum=kernels_ref.gap_sum,
-                             view=kernels_ref.view, requant=kernels_ref.requant),
+                             view=kernels_ref.view, requant=kernels_ref.requant,
+                             align_bias=kernels_ref.align_bias),
 }

@@ -111,6 +111,27 @@ def linear_acc(x, w) -> np.ndarray:
     return x.astype(np.int64) @ w.astype(np.int64).T
 
 
+def align_bias(acc, shift: int, bias) -> tuple[np.ndarray, np.ndarray]:
+    """DESIGN.md §1 conv steps 2-3 on an accumulator acc (B, M, ...), with the bounds to check them:
+
+        acc' = acc << shift,   x = acc' + bias[m]        (int64)
+        bounds = [[min acc, max acc], [min acc', max acc'], [min x, max x]]   (int64 (3, 2))
+    """
+    acc = np.asarray(acc)
+    if not np.issubdtype(acc.dtype, np.integer) or acc.ndim < 2:
+        raise TypeError(f"acc must be an integer array (B, M, ...), got {acc.dtype} shape {acc.shape}")
+    shift = check_non_negative("shift", shift)
+    bias = check_int_array("bias", bias, 1, "(M,)")
+    if bias.shape[0] != acc.shape[1]:
+        raise ValueError(f"bias has {bias.shape[0]} channels but acc has {acc.shape[1]} (acc.shape={acc.shape})")
+    acc = acc.astype(np.int64)
+    aligned = acc << shift
+    x = aligned + bias.astype(np.int64).reshape((1, -1) + (1,) * (acc.ndim - 2))
+    if x.size == 0:
+        return x, np.zeros((3, 2), np.int64)
+    return x, np.array([[a.min(), a.max()] for a in (acc, aligned, x)], np.int64)
+
+
 def maxpool2d(x, kernel: int, stride: int, padding: int) -> np.ndarray:
     """Max pool over the valid part of each window (padding positions ignored, i.e. -inf padding):
 

@@ -199,6 +199,25 @@ def test_requant_multiplier_along_several_axes_and_empty_input():
     assert y.shape == (0, 3) and n == 0
 
 
+# ---- align + bias ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("shift", [0, 1, 7, 12])
+def test_align_bias_matches_twin(shift):
+    rng = np.random.default_rng(shift)
+    acc = rng.integers(-2**31, 2**31, (3, 5, 4, 2))
+    bias = rng.integers(-2**31, 2**31, 5).astype(np.int32)
+    got, got_bounds = nbk.align_bias(acc, shift, bias)
+    want, want_bounds = ref.align_bias(acc, shift, bias)
+    assert np.array_equal(got, want) and np.array_equal(got_bounds, want_bounds)
+    assert np.array_equal(want, (acc << shift) + bias.astype(np.int64)[None, :, None, None])
+    assert np.array_equal(want_bounds[2], [want.min(), want.max()])
+
+
+def test_align_bias_rejects_mismatched_bias():
+    for impl in (nbk, ref):
+        with pytest.raises(ValueError, match="bias has 4 channels but acc has 5"):
+            impl.align_bias(np.zeros((1, 5, 2, 2), np.int64), 1, np.zeros(4, np.int64))
+
+
 # ---- bad input -------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("impl", [nbk, ref], ids=["numba", "numpy"])
 def test_bad_inputs_name_the_argument(impl):
@@ -238,7 +257,7 @@ def test_unknown_route_is_rejected():
 
 
 def test_backends_expose_the_same_six_kernels():
-    names = {"conv2d_acc", "linear_acc", "maxpool2d", "gap_sum", "view", "requant"}
+    names = {"conv2d_acc", "linear_acc", "maxpool2d", "gap_sum", "view", "requant", "align_bias"}
     for backend in nbk.BACKENDS.values():
         assert names <= set(vars(backend))
     assert nbk.BACKENDS["numpy"].conv2d_acc is ref.conv2d_acc
