@@ -16,3 +16,5 @@ from . import sim_cmds  # noqa: E402
 MODULES.append(sim_cmds)
 from . import sweep_cmds  # noqa: E402
 MODULES.append(sweep_cmds)
+from . import rtl_cmds  # noqa: E402
+MODULES.append(rtl_cmds)

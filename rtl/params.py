@@ -182,3 +182,24 @@ class RtlConfig:
             "requant_bits": self.requant_bits, "requant_shift_max": self.requant_shift_max,
             "out_bits": self.out_bits, "cycle_bits": self.cycle_bits, "out_modes": dict(OUT_MODES),
         }
+
+
+def config_from_options(pe: str, n_bits: int = 8, acc_bits: int = 32, k_max: int = DEFAULT_K_MAX,
+                        fault: str | None = None) -> RtlConfig:
+    """Build an RtlConfig from CLI-style options; ValueError messages name the offending option."""
+    from sim.config import parse_pe
+
+    rows, cols = parse_pe(pe)
+    if not (1 <= rows <= MAX_RTL_DIM and 1 <= cols <= MAX_RTL_DIM):
+        raise ValueError(f"--pe rows and cols must be in [1, {MAX_RTL_DIM}] for the RTL generator, got {pe!r}")
+    try:
+        spec = NestedSpec(n_bits=n_bits, acc_bits=acc_bits,
+                          candidates=tuple(b for b in range(2, n_bits + 1) if b % 2 == 0 or b == n_bits))
+    except (TypeError, ValueError) as err:
+        option = "--n-bits" if "n_bits" in str(err) or "candidates" in str(err) else "--acc-bits"
+        raise ValueError(f"{option}: {err}") from err
+    if isinstance(k_max, bool) or not isinstance(k_max, int) or not 1 <= k_max <= 1 << 20:
+        raise ValueError(f"--k-max must be an int in [1, {1 << 20}], got {k_max!r}")
+    if fault is not None and fault not in FAULTS:
+        raise ValueError(f"--fault must be one of {', '.join(FAULTS)}, got {fault!r}")
+    return RtlConfig(array=ArrayConfig(rows=rows, cols=cols, spec=spec), k_max=k_max, fault=fault)

@@ -13,11 +13,12 @@ def os_fold_cycles(rows: int, cols: int, k: int) -> int:
 
 
 def os_readout_cycles(rows: int, cols: int) -> int:
-    """Cycles the RTL spends draining a finished tile that it does not overlap with compute.
+    """Cycles the RTL spends draining a finished tile that it does not overlap with compute: R + 1.
 
-    Owned by rtl/: the generated design's drain must take exactly this many cycles.
+    Owned by rtl/ (rtl/top.py): the accumulators shift down one row per cycle through the C output units into the
+    output register (R cycles, rows leave bottom first), plus one cycle in which the last row sits on out_data.
     """
-    return rows
+    return rows + 1
 
 
 def os_tile_cycles(rows: int, cols: int, k: int) -> int:

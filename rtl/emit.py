@@ -1,0 +1,90 @@
+"""Verilog emission of DqtTop with a manifest (configuration, top name, ports, files with sha256)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import amaranth
+from amaranth.hdl import Shape
+from amaranth.back import verilog
+from amaranth.lib.wiring import In
+
+from sim.tile import os_fold_cycles, os_readout_cycles
+
+from .params import FAULTS, RtlConfig
+from .top import DqtTop, top_signature
+
+GENERATOR_VERSION = "1.0.0"
+TOP_NAME = "dqt_top"
+VERILOG_FILE = f"{TOP_NAME}.v"
+WAIVER_FILE = f"{TOP_NAME}.vlt"
+MANIFEST_FILE = "manifest.json"
+
+# Verilator -Wall rules waived on the generated file only; docs/rtl.md ("Lint") explains each one.
+LINT_WAIVERS = {
+    "DECLFILENAME": "one file holds every module; Amaranth names submodules dqt_top.array.pe_0_0 etc.",
+    "PROCASSINIT": "Amaranth declares registers with their reset value as the power-on initial value",
+    "UNUSEDSIGNAL": "Yosys' Verilog back end keeps unused temporaries and the unused pass-through outputs of "
+                    "the last PE row/column",
+    "WIDTHEXPAND": "the back end relies on Verilog's implicit extension in expressions it emits",
+    "WIDTHTRUNC": "the back end writes `!x` for x == 0 on multi-bit x",
+    "CASEINCOMPLETE": "the back end emits FSM/switch case statements without a default (the signal keeps its "
+                      "assigned default)",
+}
+
+
+def generate_verilog(cfg: RtlConfig) -> str:
+    """Verilog text of the whole design (one file, one module per Amaranth submodule instance)."""
+    return verilog.convert(DqtTop(cfg), name=TOP_NAME, emit_src=False)
+
+
+def port_table(cfg: RtlConfig) -> list[dict]:
+    """Top-level ports: name, direction, width, signedness (clk and rst first)."""
+    ports = [{"name": "clk", "direction": "input", "width": 1, "signed": False},
+             {"name": "rst", "direction": "input", "width": 1, "signed": False}]
+    for name, member in top_signature(cfg).items():
+        shape = Shape.cast(member.shape)
+        ports.append({"name": name, "direction": "input" if member.flow == In else "output",
+                      "width": shape.width, "signed": shape.signed})
+    return ports
+
+
+def lint_waivers() -> str:
+    """Verilator configuration file (pass it before dqt_top.v) holding the waivers of LINT_WAIVERS."""
+    lines = ["`verilator_config", "// dqt-hw rtl: -Wall waivers for Amaranth-generated code (docs/rtl.md, Lint)"]
+    for rule, why in LINT_WAIVERS.items():
+        lines += [f"// {rule}: {why}", f'lint_off -rule {rule} -file "*{VERILOG_FILE}"']
+    return "\n".join(lines) + "\n"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_rtl(cfg: RtlConfig, out_dir: str | os.PathLike) -> dict:
+    """Write dqt_top.v and manifest.json into `out_dir` (created if needed); returns the manifest."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    text = generate_verilog(cfg).encode()
+    _write_atomic(out / VERILOG_FILE, text)
+    waivers = lint_waivers().encode()
+    _write_atomic(out / WAIVER_FILE, waivers)
+    r, c = cfg.rows, cfg.cols
+    manifest = {
+        "generator": "dqt-hw rtl", "generator_version": GENERATOR_VERSION, "amaranth_version": amaranth.__version__,
+        "top": TOP_NAME, "config": cfg.to_dict(),
+        "fault": None if cfg.fault is None else {"name": cfg.fault, "effect": FAULTS[cfg.fault]},
+        "tile_cycles": {"formula": "(R + C + K - 2) + (R + 1)", "fold_at_k1": os_fold_cycles(r, c, 1),
+                        "readout": os_readout_cycles(r, c)},
+        "clock": "clk, rising edge; rst synchronous, active high",
+        "ports": port_table(cfg),
+        "files": [{"path": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+                  for name, data in ((VERILOG_FILE, text), (WAIVER_FILE, waivers))],
+        "lint": f"verilator --lint-only -Wall {WAIVER_FILE} {VERILOG_FILE} --top-module {TOP_NAME}",
+    }
+    _write_atomic(out / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
+    return manifest

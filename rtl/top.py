@@ -1,0 +1,137 @@
+"""DqtTop: operand buffers, config and per-row registers, the tile FSM, the array, C output units, cycle counter.
+
+One tile = R filters × C output pixels over the full reduction K (1 <= K <= K_MAX), run autonomously after `start`:
+    cycle 0 .. F-1          COMPUTE  F = R + C + K - 2 (os_fold_cycles); buffer row t feeds the array in cycle t
+    cycle F .. F+R-1        DRAIN    bottom row of accumulators -> C output units -> output register; shift down
+    cycle F+R               FLUSH    the last output row is on out_data
+    total T = F + R + 1 = sim.tile.os_tile_cycles(R, C, K); afterwards busy = 0, done = 1, cycles = T.
+Cycle 0 is the cycle after the clock edge that samples `start` (in idle); the buffers' synchronous read of row 0
+happens in the start cycle itself, so it costs nothing extra.
+All write ports (cfg_*, w_*, a_*, p_*, r_*) take effect at the clock edge and are ignored while busy.
+"""
+from __future__ import annotations
+
+from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .array import SystolicArray
+from .output_unit import OutputUnit
+from .params import RtlConfig
+
+
+def top_signature(cfg: RtlConfig) -> dict:
+    """Port map of the top module (name -> In/Out(shape)); docs/rtl.md documents each port."""
+    rows, cols, n = cfg.rows, cfg.cols, cfg.code_bits
+    return {
+        "cfg_we": In(1), "cfg_b_w": In(unsigned(cfg.width_bits)), "cfg_b_a": In(unsigned(cfg.width_bits)),
+        "cfg_a_signed": In(1), "cfg_mode": In(unsigned(2)), "cfg_s": In(unsigned(cfg.shift_bits)),
+        "cfg_res_en": In(1), "cfg_k": In(unsigned(cfg.k_len_bits)),
+        "w_we": In(1), "w_addr": In(unsigned(cfg.k_addr_bits)), "w_data": In(unsigned(rows * n)),
+        "a_we": In(1), "a_addr": In(unsigned(cfg.k_addr_bits)), "a_data": In(unsigned(cols * n)),
+        "p_we": In(1), "p_row": In(unsigned(cfg.row_bits)), "p_bias": In(signed(cfg.wide_bits)),
+        "p_m": In(unsigned(cfg.m_bits)), "p_m_r": In(unsigned(cfg.m_bits)),
+        "r_we": In(1), "r_row": In(unsigned(cfg.row_bits)), "r_data": In(unsigned(cols * cfg.wide_bits)),
+        "start": In(1), "busy": Out(1), "done": Out(1), "cycles": Out(unsigned(cfg.cycle_bits)),
+        "out_valid": Out(1), "out_row": Out(unsigned(cfg.row_bits)),
+        "out_data": Out(unsigned(cols * cfg.out_bits)), "out_clamped": Out(unsigned(cols)),
+    }
+
+
+class DqtTop(wiring.Component):
+    def __init__(self, config: RtlConfig):
+        self._config = config
+        super().__init__(top_signature(config))
+
+    def elaborate(self, platform):
+        cfg = self._config
+        rows, cols, n, spec = cfg.rows, cfg.cols, cfg.code_bits, cfg.spec
+        m = Module()
+        idle = Signal()
+        m.d.comb += [self.busy.eq(~idle)]
+
+        # ---- configuration registers (one write sets all) ----------------------------------------
+        b_w = Signal(unsigned(cfg.width_bits), init=n)
+        b_a = Signal(unsigned(cfg.width_bits), init=n)
+        a_signed, res_en = Signal(), Signal()
+        mode = Signal(unsigned(2))
+        shift_s = Signal(unsigned(cfg.shift_bits))
+        k_len = Signal(unsigned(cfg.k_len_bits), init=1)
+        with m.If(self.cfg_we & idle):
+            m.d.sync += [b_w.eq(self.cfg_b_w), b_a.eq(self.cfg_b_a), a_signed.eq(self.cfg_a_signed),
+                         mode.eq(self.cfg_mode), shift_s.eq(self.cfg_s), res_en.eq(self.cfg_res_en),
+                         k_len.eq(self.cfg_k)]
+        k_w = Signal(unsigned(cfg.view_shift_bits))  # view shifts k = N - b: a width switch is only this
+        k_a = Signal(unsigned(cfg.view_shift_bits))
+        m.d.comb += [k_w.eq(n - b_w), k_a.eq(n - b_a)]
+
+        # ---- operand buffers: row k holds W[:, k] (R lanes) / A[k, :] (C lanes), one row per write ---
+        m.submodules.w_buf = w_buf = Memory(shape=unsigned(rows * n), depth=cfg.k_max, init=[])
+        m.submodules.a_buf = a_buf = Memory(shape=unsigned(cols * n), depth=cfg.k_max, init=[])
+        reads = []
+        for buf, we, addr, data in ((w_buf, self.w_we, self.w_addr, self.w_data),
+                                    (a_buf, self.a_we, self.a_addr, self.a_data)):
+            wr = buf.write_port()
+            m.d.comb += [wr.en.eq(we & idle), wr.addr.eq(addr), wr.data.eq(data)]
+            reads.append(buf.read_port())
+
+        # ---- per-row (= per-filter) bias / m / m_r and per-output residual rows ------------------
+        bias = Array(Signal(signed(cfg.wide_bits), name=f"bias_{i}") for i in range(rows))
+        mult = Array(Signal(unsigned(cfg.m_bits), name=f"m_{i}") for i in range(rows))
+        mult_r = Array(Signal(unsigned(cfg.m_bits), name=f"m_r_{i}") for i in range(rows))
+        resid = Array(Signal(unsigned(cols * cfg.wide_bits), name=f"resid_{i}") for i in range(rows))
+        with m.If(self.p_we & idle):
+            m.d.sync += [bias[self.p_row].eq(self.p_bias), mult[self.p_row].eq(self.p_m),
+                         mult_r[self.p_row].eq(self.p_m_r)]
+        with m.If(self.r_we & idle):
+            m.d.sync += resid[self.r_row].eq(self.r_data)
+
+        # ---- tile FSM and cycle counter ------------------------------------------------------------
+        count = Signal(unsigned(cfg.cycle_bits))
+        m.d.comb += self.cycles.eq(count)
+        fold_last = Signal(unsigned(cfg.cycle_bits))  # last compute cycle: R + C + K - 3
+        m.d.comb += fold_last.eq(k_len + (rows + cols - 3))
+        drain_row = Signal(unsigned(cfg.row_bits))
+        array = m.submodules.array = SystolicArray(cfg)
+        feed = Signal()  # buffer row `count` is valid this cycle
+        for read in reads:
+            m.d.comb += read.addr.eq(Mux(idle, 0, count + 1))
+        m.d.comb += [array.w_codes.eq(Mux(feed, reads[0].data, 0)), array.a_codes.eq(Mux(feed, reads[1].data, 0)),
+                     array.k_w.eq(k_w), array.k_a.eq(k_a), array.a_sgn.eq(a_signed)]
+        m.d.sync += self.out_valid.eq(0)
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += idle.eq(1)
+                with m.If(self.start):
+                    m.d.comb += array.clear.eq(1)
+                    m.d.sync += [count.eq(0), self.done.eq(0)]
+                    m.next = "COMPUTE"
+            with m.State("COMPUTE"):
+                m.d.comb += [array.en.eq(1), feed.eq(count < k_len)]
+                m.d.sync += count.eq(count + 1)
+                with m.If(count == fold_last):
+                    m.d.sync += drain_row.eq(rows - 1)
+                    m.next = "DRAIN"
+            with m.State("DRAIN"):
+                m.d.comb += array.shift.eq(1)
+                m.d.sync += [count.eq(count + 1), drain_row.eq(drain_row - 1), self.out_valid.eq(1),
+                             self.out_row.eq(drain_row)]
+                with m.If(drain_row == 0):
+                    m.next = "FLUSH"
+            with m.State("FLUSH"):
+                m.d.sync += [count.eq(count + 1), self.done.eq(1)]
+                m.next = "IDLE"
+
+        # ---- output units: one per column, fed by the bottom PE row while draining -----------------
+        for j in range(cols):
+            unit = m.submodules[f"out_{j}"] = OutputUnit(cfg)
+            m.d.comb += [
+                unit.acc.eq(array.acc_out.word_select(j, cfg.acc_bits).as_signed()),
+                unit.align.eq(k_w + k_a), unit.bias.eq(bias[drain_row]), unit.m.eq(mult[drain_row]),
+                unit.m_r.eq(mult_r[drain_row]), unit.r.eq(resid[drain_row].word_select(j, cfg.wide_bits).as_signed()),
+                unit.res_en.eq(res_en), unit.s.eq(shift_s), unit.mode.eq(mode),
+            ]
+            with m.If(array.shift):
+                m.d.sync += [self.out_data.word_select(j, cfg.out_bits).eq(unit.y), self.out_clamped[j].eq(unit.clamped)]
+        return m

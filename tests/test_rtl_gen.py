@@ -1,0 +1,96 @@
+"""Verilog generation (shapes, widths, manifest), Verilator lint, Icarus compile, CLI errors, rtl-stats helpers."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+from rtl.emit import MANIFEST_FILE, TOP_NAME, VERILOG_FILE, WAIVER_FILE, write_rtl
+from rtl.lint import iverilog_compile, verilator_lint
+from rtl.params import config_from_options
+from rtl.stats import classify_modules, gate_equivalents
+from sim.tile import os_readout_cycles
+
+
+def generate(tmp_path, pe, **kw):
+    cfg = config_from_options(pe, **kw)
+    out = tmp_path / f"rtl-{pe}"
+    return cfg, out, write_rtl(cfg, out)
+
+
+@pytest.mark.parametrize("pe,n_bits,acc_bits,k_max", [
+    ("1x1", 8, 32, 16), ("1x16", 8, 32, 64), ("3x5", 6, 20, 40), ("4x8", 8, 24, 4608), ("16x16", 8, 32, 4608),
+])
+def test_generate_shapes_and_manifest(tmp_path, pe, n_bits, acc_bits, k_max):
+    cfg, out, manifest = generate(tmp_path, pe, n_bits=n_bits, acc_bits=acc_bits, k_max=k_max)
+    text = (out / VERILOG_FILE).read_bytes()
+    files = {f["path"]: f for f in manifest["files"]}
+    assert set(files) == {VERILOG_FILE, WAIVER_FILE}
+    assert files[VERILOG_FILE]["sha256"] == hashlib.sha256(text).hexdigest()
+    assert json.loads((out / MANIFEST_FILE).read_text()) == manifest
+    assert manifest["top"] == TOP_NAME and manifest["config"]["rows"] == cfg.rows and manifest["fault"] is None
+    ports = {p["name"]: p for p in manifest["ports"]}
+    assert ports["w_data"]["width"] == cfg.rows * n_bits and ports["a_data"]["width"] == cfg.cols * n_bits
+    assert ports["out_data"]["width"] == cfg.cols * max(acc_bits, 16) and ports["out_data"]["direction"] == "output"
+    assert ports["r_data"]["width"] == cfg.cols * acc_bits and ports["p_bias"]["width"] == acc_bits
+    assert ports["w_addr"]["width"] == max(1, (k_max - 1).bit_length())
+    assert 2 ** ports["cycles"]["width"] > cfg.rows + cfg.cols + k_max - 2 + os_readout_cycles(cfg.rows, cfg.cols)
+    source = text.decode()
+    assert re.search(rf"^module {TOP_NAME}\(", source, re.M)
+    kinds = classify_modules(source)
+    assert len(kinds["pe"]) == cfg.rows * cfg.cols
+    assert len(kinds["weight_view"]) == cfg.rows and len(kinds["act_view"]) == cfg.cols
+    assert len(kinds["output_unit"]) == cfg.cols
+    assert f"[{cfg.acc_bits - 1}:0] acc;" in source  # accumulator width derives from the spec
+
+
+def test_fault_recorded_and_changes_verilog(tmp_path):
+    _, _, clean = generate(tmp_path, "2x2", k_max=8)
+    cfg = config_from_options("2x2", k_max=8, fault="narrow_acc")
+    faulty = write_rtl(cfg, tmp_path / "faulty")
+    assert faulty["fault"]["name"] == "narrow_acc" and faulty["config"]["pe_acc_bits"] == 16
+    assert faulty["files"][0]["sha256"] != clean["files"][0]["sha256"]
+
+
+@pytest.mark.parametrize("pe,n_bits,acc_bits", [("4x8", 8, 32), ("3x5", 6, 20)])
+def test_verilator_lint_and_iverilog(tmp_path, pe, n_bits, acc_bits):
+    _, out, _ = generate(tmp_path, pe, n_bits=n_bits, acc_bits=acc_bits, k_max=64)
+    lint = verilator_lint(out)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert "%Warning" not in lint.stdout + lint.stderr
+    compiled = iverilog_compile(out)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    assert (out / f"{TOP_NAME}.vvp").exists()
+
+
+@pytest.mark.parametrize("pe", ["0x16", "16x0", "65x2", "2x65", "16", "axb", ""])
+def test_cli_bad_pe_names_option(tmp_path, pe):
+    result = CliRunner().invoke(cli, ["gen-rtl", "--pe", pe, "--out", str(tmp_path / "x")])
+    assert result.exit_code != 0
+    assert "--pe" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("args,option", [(["--n-bits", "1"], "--n-bits"), (["--acc-bits", "8"], "--acc-bits"),
+                                         (["--k-max", "0"], "--k-max"), (["--fault", "nope"], "--fault")])
+def test_cli_bad_widths_name_option(tmp_path, args, option):
+    result = CliRunner().invoke(cli, ["gen-rtl", "--pe", "2x2", *args, "--out", str(tmp_path / "x")])
+    assert result.exit_code != 0 and option in result.output
+
+
+def test_cli_gen_rtl_writes_files(tmp_path):
+    result = CliRunner().invoke(cli, ["gen-rtl", "--pe", "2x3", "--k-max", "32", "--out", str(tmp_path / "g")])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "g" / MANIFEST_FILE).read_text())
+    assert (manifest["config"]["rows"], manifest["config"]["cols"], manifest["config"]["k_max"]) == (2, 3, 32)
+
+
+def test_gate_equivalents_table():
+    assert gate_equivalents({"$_NAND_": 3, "$_XOR_": 1}) == 5.3
+    assert gate_equivalents({"$_DFF_P_": 1, "$_SDFFE_PP0P_": 1}) == 11.3  # 4.67 + 6.67
+    with pytest.raises(ValueError, match="unknown_cell"):
+        gate_equivalents({"unknown_cell": 1})

@@ -1,0 +1,82 @@
+"""Array tiles through DqtTop in amaranth.sim vs golden views + numpy matmul + requant, and the tile cycle count."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from golden.spec import NestedSpec
+from rtl.amaranth_sim import run_tile, run_tiles
+from rtl.params import RtlConfig
+from rtl.tile_model import TileJob, tile_reference
+from rtl.top import DqtTop
+from sim.config import ArrayConfig
+from sim.tile import os_tile_cycles
+
+
+def random_job(cfg: RtlConfig, k_len: int, seed: int, mode: str, b_w: int, b_a: int, res_en: bool,
+               a_signed: bool = False) -> TileJob:
+    """Random master codes with a requant shift chosen so that most outputs land inside the clamp range."""
+    rng = np.random.default_rng(seed)
+    spec, rows, cols = cfg.spec, cfg.rows, cfg.cols
+    w = rng.integers(*np.add(spec.code_range(True), (0, 1)), size=(rows, k_len))
+    a = rng.integers(*np.add(spec.code_range(a_signed), (0, 1)), size=(k_len, cols))
+    w[0, 0], a[0, 0] = spec.code_range(True)[1], spec.code_range(a_signed)[1]  # saturating round-up in the views
+    m = rng.integers(1, spec.m_max + 1, size=rows)
+    s = int(np.log2(spec.m_max)) + (spec.n_bits - 1) * 2 + int(np.log2(k_len)) // 2
+    return TileJob(weights=w, acts=a, bias=rng.integers(-(1 << 12), 1 << 12, size=rows), m=m,
+                   m_r=rng.integers(0, spec.m_max + 1, size=rows),
+                   resid=rng.integers(-(1 << (spec.acc_bits - 4)), 1 << (spec.acc_bits - 4), size=(rows, cols)) if mode == "wide" or res_en
+                   else rng.integers(0, 1 << spec.n_bits, size=(rows, cols)),
+                   b_w=b_w, b_a=b_a, mode=mode, s=s, res_en=res_en, a_signed=a_signed)
+
+
+def check_tile(cfg: RtlConfig, job: TileJob, res: dict | None = None) -> dict:
+    res = res or run_tile(DqtTop(cfg), cfg, job)
+    out_range = None if job.mode == "wide" else cfg.out_range(job.mode)
+    expected = tile_reference(job, cfg.spec, out_range)
+    assert np.array_equal(res["y"], expected)
+    k_len = job.weights.shape[1]
+    assert res["cycles"] == res["busy_cycles"] == os_tile_cycles(cfg.rows, cfg.cols, k_len)
+    assert res["done"] == 1
+    assert res["row_order"] == list(range(cfg.rows - 1, -1, -1))
+    return res
+
+
+@pytest.mark.parametrize("rows,cols,k_len,mode,b_w,b_a,res_en,a_signed", [
+    (3, 5, 7, "relu", 4, 6, True, False),
+    (4, 2, 9, "signed", 8, 8, False, True),
+    (2, 3, 5, "logits", 2, 8, False, False),
+    (1, 1, 1, "wide", 6, 2, False, False),
+    (1, 4, 6, "relu", 3, 5, False, False),
+])
+def test_tile_matches_golden(rows, cols, k_len, mode, b_w, b_a, res_en, a_signed):
+    cfg = RtlConfig(array=ArrayConfig(rows=rows, cols=cols), k_max=16)
+    job = random_job(cfg, k_len, seed=rows * 100 + cols, mode=mode, b_w=b_w, b_a=b_a, res_en=res_en, a_signed=a_signed)
+    res = check_tile(cfg, job)
+    if mode != "wide":  # clamped flags exactly the outputs whose unclamped requant lay outside the range
+        lo, hi = cfg.out_range(mode)
+        unclamped = tile_reference(job, cfg.spec, (-(1 << 62), 1 << 62))
+        assert np.array_equal(res["clamped"], ((unclamped < lo) | (unclamped > hi)).astype(np.int64))
+
+
+def test_tile_n6_narrow_acc_spec():
+    spec = NestedSpec(n_bits=6, acc_bits=20, m_bits=10, candidates=(2, 4, 6))
+    cfg = RtlConfig(array=ArrayConfig(rows=3, cols=2, spec=spec), k_max=8)
+    check_tile(cfg, random_job(cfg, 8, seed=7, mode="relu", b_w=3, b_a=5, res_en=True))
+
+
+def test_back_to_back_tiles_keep_count_and_results():
+    """Tiles run one after another without reset: accumulators clear, the skew chains flush, the count restarts;
+    a short K right after a long K must not see leftovers of the long one."""
+    cfg = RtlConfig(array=ArrayConfig(rows=3, cols=2), k_max=12)
+    jobs = [random_job(cfg, k_len, seed=k_len, mode="signed", b_w=8, b_a=4, res_en=False) for k_len in (12, 1, 5)]
+    for job, res in zip(jobs, run_tiles(DqtTop(cfg), cfg, jobs)):
+        check_tile(cfg, job, res)
+
+
+@pytest.mark.parametrize("fault,b_w,b_a", [("drop_round_bit", 4, 4), ("narrow_acc", 8, 8), ("no_align", 4, 4)])
+def test_tile_faults_are_caught(fault, b_w, b_a):
+    cfg = RtlConfig(array=ArrayConfig(rows=2, cols=3), k_max=16, fault=fault)
+    job = random_job(cfg, 16, seed=5, mode="wide", b_w=b_w, b_a=b_a, res_en=False)
+    res = run_tile(DqtTop(cfg), cfg, job)
+    assert not np.array_equal(res["y"], tile_reference(job, cfg.spec, None))
