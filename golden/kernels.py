@@ -244,17 +244,23 @@ def _to_nhwc(x, offset, pad, out):
 
 @nb.njit(parallel=True, cache=True)
 def _im2col(xp, kh, kw, stride, oh, ow, cols):
-    """cols[b, i·OW + j, (u·kw + v)·C + c] = xp[b, i·stride + u, j·stride + v, c]  (xp padded NHWC);
-    the K tail and the pixel tail of cols stay as allocated (zero)."""
+    """cols[b, i·OW + j, (u·kw + v)·C + c] = xp[b, i·stride + u, j·stride + v, c]  (xp padded NHWC),
+    the K tail zero; the pixel tail rows (i·OW + j >= OH·OW) are left to the caller."""
     n_img, _, _, ch = xp.shape
+    kp = cols.shape[2]
     for t in nb.prange(n_img * oh):
         b, i = t // oh, t % oh
         for j in range(ow):
             row = cols[b, i * ow + j]
             for u in range(kh):
+                src_row = xp[b, i * stride + u]
                 for v in range(kw):
                     k = (u * kw + v) * ch
-                    row[k:k + ch] = xp[b, i * stride + u, j * stride + v]
+                    src = src_row[j * stride + v]
+                    for c in range(ch):
+                        row[k + c] = src[c]
+            for k in range(kh * kw * ch, kp):
+                row[k] = 0
 
 
 @nb.njit(parallel=True, cache=True)
@@ -352,7 +358,8 @@ def _packed(x, w, padding, kh, kw, stride, oh, ow, depth, x_dtype, w_dtype, offs
     if kh == kw == stride == 1 and padding == 0 and kp == ch and pp == hh * ww:
         cols = xp.reshape(n_img, pp, kp)  # a 1×1 stride-1 conv: NHWC already is the im2col
     else:
-        cols = np.zeros((n_img, pp, kp), x_dtype)
+        cols = np.empty((n_img, pp, kp), x_dtype)
+        cols[:, oh * ow:] = 0
         _parallel_if(cols.size, _im2col, xp, kh, kw, stride, oh, ow, cols)
     return wp, w_bounds, row_sums, cols, (int(x_lo), int(x_hi))
 
