@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import amaranth
@@ -35,9 +36,24 @@ LINT_WAIVERS = {
 }
 
 
+_TIME0_TRIGGER = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+) += 0;$", re.M)
+
+
+def time0_trigger_as_initial(text: str) -> str:
+    """Rewrite Yosys' time-0 trigger `reg T = 0;` as `reg T; initial T = 1'h0;`.
+
+    Yosys' write_verilog makes every `always @*` block read a dummy reg T declared `= 0`, so that simulators run
+    the block once at time 0. Under SystemVerilog semantics (iverilog -g2012) a declaration initializer raises no
+    event, so a block whose inputs are registers that never change (e.g. the FSM decode of `idle` while
+    fsm_state stays 0 through reset) would stay X. An `initial` assignment is the same thing in Verilog-2005 and
+    for synthesis, and raises the time-0 event in both language modes.
+    """
+    return _TIME0_TRIGGER.sub(lambda m: f"{m.group(1)}reg {m.group(2)} ;\n{m.group(1)}initial {m.group(2)}  = 1'h0;", text)
+
+
 def generate_verilog(cfg: RtlConfig) -> str:
     """Verilog text of the whole design (one file, one module per Amaranth submodule instance)."""
-    return verilog.convert(DqtTop(cfg), name=TOP_NAME, emit_src=False)
+    return time0_trigger_as_initial(verilog.convert(DqtTop(cfg), name=TOP_NAME, emit_src=False))
 
 
 def port_table(cfg: RtlConfig) -> list[dict]:

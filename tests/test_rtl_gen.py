@@ -46,6 +46,7 @@ def test_generate_shapes_and_manifest(tmp_path, pe, n_bits, acc_bits, k_max):
     assert len(kinds["weight_view"]) == cfg.rows and len(kinds["act_view"]) == cfg.cols
     assert len(kinds["output_unit"]) == cfg.cols
     assert f"[{cfg.acc_bits - 1}:0] acc;" in source  # accumulator width derives from the spec
+    assert "initial \\$auto$verilog_backend" in source and not re.search(r"dump_module\$\d+ += 0;", source)
 
 
 def test_fault_recorded_and_changes_verilog(tmp_path):
@@ -94,3 +95,20 @@ def test_gate_equivalents_table():
     assert gate_equivalents({"$_DFF_P_": 1, "$_SDFFE_PP0P_": 1}) == 11.3  # 4.67 + 6.67
     with pytest.raises(ValueError, match="unknown_cell"):
         gate_equivalents({"unknown_cell": 1})
+
+
+@pytest.mark.slow
+def test_rtl_stats_1x2(tmp_path):
+    """Full Yosys run (a few minutes: the output unit's multipliers dominate); counts per unit kind."""
+    from rtl.stats import write_stats
+
+    cfg = config_from_options("1x2", k_max=16)
+    report = write_stats(cfg, tmp_path, progress=lambda msg: None)
+    kinds = {r["kind"]: r for r in report["modules"]}
+    assert set(kinds) == {"pe", "weight_view", "act_view", "output_unit", "array_glue", "top_glue"}
+    assert kinds["pe"]["instances"] == 2 and kinds["act_view"]["instances"] == 2 and kinds["weight_view"]["instances"] == 1
+    assert kinds["pe"]["flops_each"] >= cfg.acc_bits + 2 * cfg.operand_bits  # acc + two pass-through registers
+    assert all(r["cells_each"] > 0 for r in kinds.values())
+    assert report["total_cells"] == sum(r["cells_total"] for r in kinds.values())
+    assert json.loads((tmp_path / "stats.json").read_text())["total_cells"] == report["total_cells"]
+    assert "| PE" in (tmp_path / "stats.md").read_text()
