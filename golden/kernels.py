@@ -53,8 +53,8 @@ TILE_M, TILE_P = 4, 4  # register tile: weight rows × pixels per micro-kernel c
 VNNI_DEPTH = 64  # bytes of K per 512-bit VPDPBUSD step
 DOT_DEPTH = 16  # K padding of the dot route (a vector of 16 int32 lanes)
 ROUTES = ("vnni", "dot")
-PARALLEL_MIN_WORK = 1 << 16  # elements below which a kernel runs on one thread
-MACS_PER_ELEMENT = 64  # a GEMM's work in elements: MACs / 64 (one VPDPBUSD step per 64 MACs)
+PARALLEL_MIN_WORK = 1 << 18  # elements below which a kernel runs on one thread
+MACS_PER_ELEMENT = 256  # a GEMM's work in elements: MACs / 256 (a 64 M MAC GEMM is worth two threads)
 ROW_GROUP = 16  # weight-row tiles per VNNI task (64 rows × K bytes stay in L2 while pixel tiles stream)
 
 
