@@ -43,12 +43,12 @@ def read_records(path: Path) -> list[dict]:
 
 def format_summary(records: list[dict], title: str = "verification summary") -> str:
     """A fixed-width table: bench, design, simulator, vectors, mismatches, seconds, and a totals line."""
-    head = f"{'bench':<28} {'design':<28} {'sim':<10} {'vectors':>10} {'mismatches':>10} {'time s':>8}"
+    head = f"{'bench':<34} {'design':<38} {'sim':<10} {'vectors':>10} {'mismatches':>10} {'time s':>8}"
     lines = [title, head, "-" * len(head)]
     for r in records:
-        lines.append(f"{r['bench']:<28} {r['design']:<28} {r['sim']:<10} {r['vectors']:>10} "
+        lines.append(f"{r['bench']:<34} {r['design']:<38} {r['sim']:<10} {r['vectors']:>10} "
                      f"{r['mismatches']:>10} {r['seconds']:>8.1f}")
     lines.append("-" * len(head))
-    lines.append(f"{'total':<28} {str(len(records)) + ' records':<28} {'':<10} {sum(r['vectors'] for r in records):>10} "
+    lines.append(f"{'total':<34} {str(len(records)) + ' records':<38} {'':<10} {sum(r['vectors'] for r in records):>10} "
                  f"{sum(r['mismatches'] for r in records):>10} {sum(r['seconds'] for r in records):>8.1f}")
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3")
 # `always @*` blocks (which wait on such a dummy reg to run once at time 0) start as X until an input changes;
 # Verilog-2005 semantics (a later -g wins) run them at time 0 as Yosys intends.
 ICARUS_ARGS = ("-g2005",)
+ICARUS_DUMP = "verify_waves_dump"
 
 
 @dataclass(frozen=True)
@@ -80,20 +82,46 @@ def build(design: Design, sim: str) -> Built:
     build_dir = toolchain.BUILD_ROOT / sim / design.key
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(sim)
+    sources, args = _sources_for(design, sim), list(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS)
+    if sim == "icarus" and toolchain.waves_enabled():
+        sources.append(_icarus_dump_module(design, build_dir))
+        args += ["-s", ICARUS_DUMP]
     t0 = time.perf_counter()
-    runner.build(
-        sources=_sources_for(design, sim),
-        hdl_toplevel=design.toplevel,
-        build_dir=str(build_dir),
-        build_args=list(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS),
-        timescale=TIMESCALE,
-        waves=toolchain.waves_enabled(),
-        always=True,
-        log_file=str(build_dir / "build.log"),
-    )
+    with _cocotb_waves(sim):
+        runner.build(
+            sources=sources,
+            hdl_toplevel=design.toplevel,
+            build_dir=str(build_dir),
+            build_args=args,
+            timescale=TIMESCALE,
+            waves=toolchain.waves_enabled() and sim == "verilator",
+            always=True,
+            log_file=str(build_dir / "build.log"),
+        )
     built = Built(design, sim, runner, build_dir, time.perf_counter() - t0)
     _BUILT[key] = built
     return built
+
+
+@contextmanager
+def _cocotb_waves(sim: str):
+    """Hide WAVES from cocotb's Icarus build (it would compile its SystemVerilog dumper, which -g2005 rejects;
+    _icarus_dump_module replaces it); Verilator keeps cocotb's own --trace."""
+    saved = os.environ.pop("WAVES", None) if sim == "icarus" else None
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["WAVES"] = saved
+
+
+def _icarus_dump_module(design: Design, build_dir: Path) -> str:
+    """A Verilog-2005 dumper for WAVES=1 on Icarus (cocotb's own uses SystemVerilog `string`, which
+    ICARUS_ARGS' -g2005 rejects); the waveform lands in the run directory as waves.fst."""
+    path = build_dir / f"{ICARUS_DUMP}.v"
+    path.write_text(f"module {ICARUS_DUMP}();\ninitial begin\n  $dumpfile(\"waves.fst\");\n"
+                    f"  $dumpvars(0, {design.toplevel});\nend\nendmodule\n")
+    return str(path)
 
 
 def _sources_for(design: Design, sim: str) -> list:
@@ -106,10 +134,11 @@ def _sources_for(design: Design, sim: str) -> list:
 
 
 def run_bench(built: Built, test_module: str, testcases: list[str] | None = None, env: dict | None = None,
-              tag: str = "run") -> RunResult:
+              tag: str = "run", log: bool = True) -> RunResult:
     """Run cocotb module `test_module` (tests `testcases`, default all) in one simulator process.
 
-    `env` holds bench parameters (VERIFY_VECTORS, ...). A failing cocotb test is reported in
+    `env` holds bench parameters (VERIFY_VECTORS, ...); log=False streams the simulator output to the terminal
+    instead of sim.log (long runs show their progress lines). A failing cocotb test is reported in
     RunResult.failed; it never raises here, so callers decide (pytest asserts, the suite counts).
     """
     if str(toolchain.REPO_ROOT) not in sys.path:
@@ -120,7 +149,7 @@ def run_bench(built: Built, test_module: str, testcases: list[str] | None = None
     records.unlink(missing_ok=True)
     results_xml = test_dir / "results.xml"
     results_xml.unlink(missing_ok=True)
-    log = test_dir / "sim.log"
+    log_path = test_dir / "sim.log"
     full_env = {
         RECORDS_ENV: str(records),
         "VERIFY_SIM": built.sim,
@@ -139,13 +168,13 @@ def run_bench(built: Built, test_module: str, testcases: list[str] | None = None
             test_dir=str(test_dir),
             results_xml=str(results_xml),
             extra_env=full_env,
-            waves=toolchain.waves_enabled(),
+            waves=toolchain.waves_enabled(),  # Icarus: vvp -fst; our dumper (built in) writes waves.fst
             timescale=TIMESCALE if built.sim == "icarus" else None,
-            log_file=str(log),
+            log_file=str(log_path) if log else None,
         )
     except SystemExit:
         pass  # cocotb's runner exits on failing tests under pytest; results.xml says which
-    result = RunResult(built.design, built.sim, log=log, seconds=time.perf_counter() - t0)
+    result = RunResult(built.design, built.sim, log=log_path if log else None, seconds=time.perf_counter() - t0)
     result.records = read_records(records)
     if results_xml.exists():
         result.passed, result.failed = _parse_results(results_xml)

@@ -59,12 +59,14 @@ class TopDriver:
         self.edges = 0
         self.n = params.spec.n_bits
         self.wide = params.config["acc_bits"]
+        self._enables: dict[str, bool] = {}
 
     def idle(self) -> None:
         """Drive every input port (but clk/rst) to 0: no writes, no start (X-free from the first edge)."""
         for port in self.p.ports.values():
             if port.direction == "input" and port.name not in ("clk", "rst"):
                 getattr(self.dut, port.name).value = 0
+        self._enables = {name: False for name in ("w_we", "a_we", "p_we", "r_we")}
 
     async def tick(self) -> None:
         await FallingEdge(self.dut.clk)
@@ -80,23 +82,30 @@ class TopDriver:
         r_words = pack_rows(resid, self.wide) if resid is not None else []
         p_rows = self.p.rows if params is not None else 0
         for t in range(max(len(w_words), len(a_words), len(r_words), p_rows)):
-            dut.w_we.value = int(t < len(w_words))
+            self._enable("w_we", t < len(w_words))
             if t < len(w_words):
                 dut.w_addr.value, dut.w_data.value = t, w_words[t]
-            dut.a_we.value = int(t < len(a_words))
+            self._enable("a_we", t < len(a_words))
             if t < len(a_words):
                 dut.a_addr.value, dut.a_data.value = t, a_words[t]
-            dut.p_we.value = int(t < p_rows)
+            self._enable("p_we", t < p_rows)
             if t < p_rows:
                 bias, m, m_r = params
                 dut.p_row.value = t
                 dut.p_bias.value = enc["p_bias"].encode(bias[t])
                 dut.p_m.value, dut.p_m_r.value = int(m[t]), int(m_r[t])
-            dut.r_we.value = int(t < len(r_words))
+            self._enable("r_we", t < len(r_words))
             if t < len(r_words):
                 dut.r_row.value, dut.r_data.value = t, r_words[t]
             await self.tick()
-        dut.w_we.value = dut.a_we.value = dut.p_we.value = dut.r_we.value = 0
+        for name in ("w_we", "a_we", "p_we", "r_we"):
+            self._enable(name, False)
+
+    def _enable(self, name: str, on: bool) -> None:
+        """Write a write-enable only when it changes (saves a simulator call per buffer row)."""
+        if self._enables.get(name) != on:
+            getattr(self.dut, name).value = int(on)
+            self._enables[name] = on
 
     async def run(self, cfg: TileConfig, monitor: "TopMonitor", timeout: int, quiet: int = 0) -> TileRun:
         """Write `cfg` and assert start in the same cycle, then collect output rows until done.

@@ -1,0 +1,86 @@
+"""Whole-network bench (make verify-long): one synthetic ResNet-18 CIFAR image, every conv / linear layer in
+order through DqtTop, each layer fed with the RTL's own outputs of the layers before it.
+
+Per layer the RTL output is compared with golden run_layer on the same inputs (bit-exact) and every tile's
+cycles with sim.tile.os_tile_cycles; at the end the RTL's logits are compared with golden infer() of the
+whole network under the same per-layer widths. The RTL has no pooling unit: global average pool (and max
+pool, for networks that have one) run in the golden model between RTL layers.
+Widths: switchable layers cycle through WIDTH_CYCLE, so consecutive layers switch width without a reset.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import cocotb
+import numpy as np
+
+from golden.execute import get_backend, run_gap, run_maxpool
+from golden.inference import infer
+from golden.ir import INPUT, Conv, GlobalAvgPool, MaxPool
+from golden.plan import plan_from_mapping
+from golden.synthetic import synthetic_images, synthetic_model
+
+from ..layer_flow import run_layer_on_rtl
+from ..layer_job import layer_job
+from ..manifest import DutParams
+from ..runner import env_int
+from ..scoreboard import Scoreboard
+from ..tb.clocking import start_clock_and_reset
+from ..records import write_record
+from ..tb.finish import finish
+from ..tb.top import TopDriver, TopMonitor
+
+WIDTH_CYCLE = ((8, 8), (6, 6), (4, 6), (6, 4), (4, 4), (8, 6), (6, 8))
+
+
+def width_plan(model):
+    """Plan giving switchable layer i the widths WIDTH_CYCLE[i mod len]; stem and classifier at N."""
+    names = [layer.name for layer in model.network.switchable_layers]
+    mapping = {name: list(WIDTH_CYCLE[i % len(WIDTH_CYCLE)]) for i, name in enumerate(names)}
+    return plan_from_mapping("verify-long", mapping, model.network, model.spec)
+
+
+@cocotb.test()
+async def network_through_rtl(dut):
+    t_all, p = time.perf_counter(), DutParams.load()
+    p.check_ports(dut)
+    seed = env_int("seed", 0)
+    model = synthetic_model(os.environ.get("VERIFY_MODEL", "resnet18"), seed)
+    image = synthetic_images(model.network, 1, seed)
+    plan = width_plan(model)
+    widths = plan.layer_widths(model.network, model.spec)
+    kernels = get_backend("numba")
+    drv, mon = TopDriver(dut, p), TopMonitor(dut, p)
+    drv.idle()
+    await start_clock_and_reset(dut)
+    tensors, cycles, layer_boards = {INPUT: image}, Scoreboard("network tile cycles"), []
+    for op in model.network.ops:
+        t0 = time.perf_counter()
+        if isinstance(op, GlobalAvgPool):
+            tensors[op.name] = run_gap(kernels, op, model.pools[op.name], tensors[op.input], model.spec).y
+            continue
+        if isinstance(op, MaxPool):
+            tensors[op.name] = run_maxpool(kernels, op, tensors[op.input]).y
+            continue
+        assert isinstance(op, Conv)
+        b_w, b_a = widths[op.name]
+        job = layer_job(model, op.name, tensors[op.input], b_w, b_a, tensors[op.residual] if op.residual else None)
+        got, figures = await run_layer_on_rtl(drv, mon, job, cycles)
+        board = Scoreboard(op.name)
+        board.check_array((), {"layer": op.name, "b_w": b_w, "b_a": b_a}, job.expected, got)
+        tensors[op.name] = got.reshape(1, op.out_ch, *op.out_hw)
+        secs = time.perf_counter() - t0
+        print(f"verify-long: {op.name:22} w{b_w}a{b_a} {job.mode:6} tiles {figures['tiles']:4} "
+              f"tile cycles {figures['tile_cycles']:8} load cycles {figures['load_cycles']:8} "
+              f"mismatches {board.mismatches:6}  {secs:6.1f} s", flush=True)
+        write_record(board, secs, b_w=b_w, b_a=b_a, **figures)  # keep going: later layers still compare exactly
+        layer_boards.append(board)
+    golden = infer(model, image, plan=plan)
+    final = Scoreboard("network logits vs golden infer")
+    last = model.network.ops[-1].name
+    final.check_array((), {"plan": "verify-long"}, golden.logits[0], tensors[last].reshape(-1))
+    write_record(final, time.perf_counter() - t_all)
+    finish(cycles, t_all)
+    for board in [*layer_boards, final]:
+        board.assert_clean()

@@ -1,0 +1,95 @@
+"""`make verify-long`: one whole ResNet-18 CIFAR inference through the RTL (Verilator), every layer compared.
+
+    python -m verify.long_run [--model resnet18] [--seed 0] [--out out/verify-long]
+
+Builds the default 16x16 top (K_MAX 4608) once, runs verify/benches/network.py (per-layer progress lines),
+then writes layers.csv, summary.json and layers.png (time and cycles per layer) to --out and prints the
+wall time. Exits 1 on any mismatch, cycle disagreement or failed test.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .designs import generate, rtl_config
+from .runner import bench_env, build, run_bench
+
+SIM = "verilator"
+
+
+def long_run(model: str, seed: int, out: Path) -> dict:
+    t0 = time.perf_counter()
+    built = build(generate("top", rtl_config(16, 16)), SIM)
+    t_build = time.perf_counter() - t0
+    result = run_bench(built, "verify.benches.network", env={**bench_env(seed=seed), "VERIFY_MODEL": model},
+                       tag="network", log=False)
+    wall = time.perf_counter() - t0
+    layers = [r for r in result.records if "tiles" in r and r["bench"] != "network tile cycles"]
+    summary = {
+        "model": model, "seed": seed, "simulator": SIM, "design": built.design.key,
+        "passed": result.ok and all(r["mismatches"] == 0 for r in result.records),
+        "failed_tests": result.failed, "build_s": round(t_build, 1), "simulate_s": round(result.seconds, 1),
+        "wall_s": round(wall, 1), "layers": len(layers),
+        "outputs_compared": sum(r["vectors"] for r in layers),
+        "mismatches": sum(r["mismatches"] for r in result.records),
+        "tiles": sum(r["tiles"] for r in layers), "tile_cycles": sum(r["tile_cycles"] for r in layers),
+        "load_cycles": sum(r["load_cycles"] for r in layers), "records": result.records,
+    }
+    _write(out, summary, layers)
+    return summary
+
+
+def _write(out: Path, summary: dict, layers: list[dict]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    fields = ["bench", "b_w", "b_a", "tiles", "tile_cycles", "load_cycles", "vectors", "mismatches", "seconds"]
+    tmp = out / "layers.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(layers)
+    os.replace(tmp, out / "layers.csv")
+    tmp = out / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    os.replace(tmp, out / "summary.json")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 4))
+    names = [r["bench"] for r in layers]
+    ax.bar(names, [r["seconds"] for r in layers], label="wall seconds")
+    ax2 = ax.twinx()
+    ax2.plot(names, [r["tile_cycles"] + r["load_cycles"] for r in layers], "r.-", label="RTL cycles")
+    ax.set_ylabel("seconds")
+    ax2.set_ylabel("cycles (tiles + loads)")
+    ax.tick_params(axis="x", rotation=80)
+    ax.set_title(f"{summary['model']} through the RTL ({summary['simulator']}): {summary['wall_s']} s, "
+                 f"{summary['mismatches']} mismatches")
+    fig.tight_layout()
+    fig.savefig(out / "layers.png", dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m verify.long_run")
+    ap.add_argument("--model", default="resnet18")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=Path("out/verify-long"))
+    args = ap.parse_args(argv)
+    s = long_run(args.model, args.seed, args.out)
+    print(f"\nverify-long: {s['model']} seed {s['seed']} on {s['simulator']}: {s['layers']} layers, {s['tiles']} tiles, "
+          f"{s['tile_cycles']} tile cycles + {s['load_cycles']} load cycles, {s['outputs_compared']} outputs compared, "
+          f"{s['mismatches']} mismatches; build {s['build_s']} s, simulation {s['simulate_s']} s, wall {s['wall_s']} s")
+    print(f"verify-long: results in {args.out}/ (summary.json, layers.csv, layers.png)")
+    print("RESULT:", "PASS" if s["passed"] else f"FAIL (failed tests {s['failed_tests']})")
+    return 0 if s["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
