@@ -1,0 +1,58 @@
+"""Pure-Python parts of verify/: im2col/tiling against the golden conv, lane packing, scoreboard, ports."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from golden.kernels_ref import conv2d_acc
+from verify.gemm import im2col, tile_operands, tiles
+from verify.manifest import Port
+from verify.scoreboard import Scoreboard
+from verify.tb.top import pack_rows, unpack_word
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(3, 1, 1), (1, 2, 0), (3, 2, 1)])
+def test_im2col_gemm_equals_golden_conv(kernel, stride, padding):
+    rng = np.random.default_rng(0)
+    x = rng.integers(-128, 128, size=(3, 7, 9))
+    w = rng.integers(-128, 128, size=(5, 3, kernel, kernel))
+    want = conv2d_acc(x[None], w, stride, padding)[0]
+    got = w.reshape(5, -1) @ im2col(x, kernel, stride, padding)
+    assert np.array_equal(got, want.reshape(5, -1))
+
+
+def test_tiles_cover_every_output_once_and_pad_with_zeros():
+    w, a = np.arange(7 * 4).reshape(7, 4), np.arange(4 * 5).reshape(4, 5)
+    covered = np.zeros((7, 5), int)
+    for t in tiles(7, 5, 3, 2):
+        wt, at = tile_operands(w, a, t, 3, 2)
+        assert wt.shape == (3, 4) and at.shape == (4, 2)
+        assert not wt[t.rows:].any() and not at[:, t.cols:].any()
+        assert np.array_equal((wt @ at)[:t.rows, :t.cols], (w @ a)[t.m0:t.m0 + t.rows, t.n0:t.n0 + t.cols])
+        covered[t.m0:t.m0 + t.rows, t.n0:t.n0 + t.cols] += 1
+    assert (covered == 1).all()
+
+
+@pytest.mark.parametrize("bits", [5, 8, 32])
+def test_pack_unpack_round_trip(bits):
+    rng = np.random.default_rng(1)
+    m = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), size=(4, 6))
+    for row, word in zip(m, pack_rows(m, bits)):
+        assert np.array_equal(unpack_word(word, 6, bits), row)
+
+
+def test_scoreboard_reports_index_inputs_expected_got():
+    board = Scoreboard("demo")
+    board.check_array((2,), {"b": 4}, np.array([[1, 2], [3, 4]]), np.array([[1, 2], [3, 5]]))
+    assert board.vectors == 4 and board.mismatches == 1 and not board.ok
+    assert str(board.first[0]) == "at (2, 1, 1): expected 4, got 5 (b=4)"
+    with pytest.raises(AssertionError, match="1 mismatches"):
+        board.assert_clean()
+    with pytest.raises(AssertionError, match="no vectors"):
+        Scoreboard("empty").assert_clean()
+
+
+def test_port_encode_rejects_values_that_do_not_fit():
+    assert Port("x", "input", 8, True).encode(-1) == 0xFF
+    with pytest.raises(ValueError, match="port x: value 128"):
+        Port("x", "input", 8, True).encode(128)
