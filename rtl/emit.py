@@ -12,10 +12,10 @@ from amaranth.hdl import Shape
 from amaranth.back import verilog
 from amaranth.lib.wiring import In
 
-from sim.tile import os_fold_cycles, os_readout_cycles
+from sim.tile import os_readout_cycles, os_tile_cycles
 
 from .params import FAULTS, RtlConfig
-from .top import DqtTop, top_signature
+from .top import PORT_DOCS, DqtTop, top_signature
 
 GENERATOR_VERSION = "1.0.0"
 TOP_NAME = "dqt_top"
@@ -58,12 +58,12 @@ def generate_verilog(cfg: RtlConfig) -> str:
 
 def port_table(cfg: RtlConfig) -> list[dict]:
     """Top-level ports: name, direction, width, signedness (clk and rst first)."""
-    ports = [{"name": "clk", "direction": "input", "width": 1, "signed": False},
-             {"name": "rst", "direction": "input", "width": 1, "signed": False}]
+    ports = [{"name": "clk", "direction": "input", "width": 1, "signed": False, "doc": PORT_DOCS["clk"]},
+             {"name": "rst", "direction": "input", "width": 1, "signed": False, "doc": PORT_DOCS["rst"]}]
     for name, member in top_signature(cfg).items():
         shape = Shape.cast(member.shape)
         ports.append({"name": name, "direction": "input" if member.flow == In else "output",
-                      "width": shape.width, "signed": shape.signed})
+                      "width": shape.width, "signed": shape.signed, "doc": PORT_DOCS[name]})
     return ports
 
 
@@ -94,8 +94,8 @@ def write_rtl(cfg: RtlConfig, out_dir: str | os.PathLike) -> dict:
         "generator": "dqt-hw rtl", "generator_version": GENERATOR_VERSION, "amaranth_version": amaranth.__version__,
         "top": TOP_NAME, "config": cfg.to_dict(),
         "fault": None if cfg.fault is None else {"name": cfg.fault, "effect": FAULTS[cfg.fault]},
-        "tile_cycles": {"formula": "(R + C + K - 2) + (R + 1)", "fold_at_k1": os_fold_cycles(r, c, 1),
-                        "readout": os_readout_cycles(r, c)},
+        "tile_cycles": {"formula": "os_tile_cycles = (R + C + K - 2) + (R + 1)  (sim/tile.py)",
+                        "readout_cycles": os_readout_cycles(r, c), "at_k_max": os_tile_cycles(r, c, cfg.k_max)},
         "clock": "clk, rising edge; rst synchronous, active high",
         "ports": port_table(cfg),
         "files": [{"path": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}

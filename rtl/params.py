@@ -178,7 +178,8 @@ class RtlConfig:
         return {
             "rows": self.rows, "cols": self.cols, "k_max": self.k_max, "fault": self.fault,
             "n_bits": spec.n_bits, "acc_bits": spec.acc_bits, "pe_acc_bits": self.acc_bits,
-            "m_bits": spec.m_bits, "logit_bits": spec.logit_bits, "operand_bits": self.operand_bits,
+            "m_bits": spec.m_bits, "logit_bits": spec.logit_bits, "candidates": list(spec.candidates),
+            "operand_bits": self.operand_bits,
             "requant_bits": self.requant_bits, "requant_shift_max": self.requant_shift_max,
             "out_bits": self.out_bits, "cycle_bits": self.cycle_bits, "out_modes": dict(OUT_MODES),
         }

@@ -39,6 +39,32 @@ def top_signature(cfg: RtlConfig) -> dict:
     }
 
 
+PORT_DOCS = {
+    "clk": "clock, rising edge", "rst": "synchronous reset, active high",
+    "cfg_we": "write every cfg_* register at this edge (ignored while busy)",
+    "cfg_b_w": "weight view width b_w in [2, N]", "cfg_b_a": "activation view width b_a in [2, N]",
+    "cfg_a_signed": "activation master codes are signed (network input image)",
+    "cfg_mode": "0 relu, 1 signed N-bit, 2 logits, 3 wide (acc'+bias)", "cfg_s": "requant shift s in [0, 62]",
+    "cfg_res_en": "add r*m_r in the requant", "cfg_k": "reduction length K of the tile, 1 <= K <= K_MAX",
+    "w_we": "write weight buffer row w_addr (ignored while busy)", "w_addr": "weight buffer row k",
+    "w_data": "R lanes of N bits: lane i = W[i, k]",
+    "a_we": "write activation buffer row a_addr (ignored while busy)", "a_addr": "activation buffer row k",
+    "a_data": "C lanes of N bits: lane j = A[k, j]",
+    "p_we": "write bias/m/m_r of row p_row (ignored while busy)", "p_row": "tile row (filter) index",
+    "p_bias": "bias of the row, ACC-bit signed", "p_m": "requant multiplier m of the row",
+    "p_m_r": "residual multiplier m_r of the row",
+    "r_we": "write residual row r_row (ignored while busy)", "r_row": "tile row index",
+    "r_data": "C lanes of ACC bits (signed): lane j = r[row, j]",
+    "start": "start one tile (sampled while idle)", "busy": "1 during the os_tile_cycles(R, C, K) tile cycles",
+    "done": "sticky: set at the end of a tile, cleared by start",
+    "cycles": "tile cycle counter; after done it equals os_tile_cycles(R, C, K)",
+    "out_valid": "an output row is on out_data (R consecutive cycles at the end of the tile)",
+    "out_row": "row of out_data, R-1 first down to 0",
+    "out_data": "C lanes of OUT bits (signed): lane j = y[out_row, j]",
+    "out_clamped": "C bits: lane j's requant result was clamped",
+}
+
+
 class DqtTop(wiring.Component):
     def __init__(self, config: RtlConfig):
         self._config = config
