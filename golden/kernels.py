@@ -26,6 +26,7 @@ dtype range for 8-bit inputs, a scan otherwise); chunk totals are added in int64
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from types import SimpleNamespace
 
@@ -347,18 +348,32 @@ def _pack_weight_matrix(w, kp, w_dtype):
     return packed
 
 
+_SCRATCH = threading.local()
+
+
+def _scratch(slot: int, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised array carved from this thread's grow-only buffer number `slot`: the packed operands
+    are rebuilt on every call, and reusing their memory spares the page faults of fresh allocations."""
+    buffers = _SCRATCH.__dict__.setdefault("buffers", {})
+    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    if buffers.get(slot) is None or buffers[slot].size < nbytes:
+        buffers[slot] = np.empty(max(nbytes, 1), np.uint8)
+    return buffers[slot][:nbytes].view(dtype).reshape(shape)
+
+
 def _packed(x, w, padding, kh, kw, stride, oh, ow, depth, x_dtype, w_dtype, offset):
-    """(weights (Mp, Kp), their bounds and row sums, im2col (B, Pp, Kp), x bounds) in the given dtypes."""
+    """(weights (Mp, Kp), their bounds and row sums, im2col (B, Pp, Kp), x bounds) in the given dtypes.
+    The im2col lives in per-thread scratch memory: valid until the next call."""
     n_img, ch, hh, ww = x.shape
     kp = _round_up(ch * kh * kw, depth)
     wp, w_bounds, row_sums = _pack_weight_matrix(w, kp, w_dtype)
-    xp = np.empty((n_img, hh + 2 * padding, ww + 2 * padding, ch), x_dtype)
+    xp = _scratch(0, (n_img, hh + 2 * padding, ww + 2 * padding, ch), x_dtype)
     x_lo, x_hi = _parallel_if(xp.size, _to_nhwc, x, offset, padding, xp)
     pp = _round_up(oh * ow, TILE_P)
     if kh == kw == stride == 1 and padding == 0 and kp == ch and pp == hh * ww:
         cols = xp.reshape(n_img, pp, kp)  # a 1×1 stride-1 conv: NHWC already is the im2col
     else:
-        cols = np.empty((n_img, pp, kp), x_dtype)
+        cols = _scratch(1, (n_img, pp, kp), x_dtype)
         cols[:, oh * ow:] = 0
         _parallel_if(cols.size, _im2col, xp, kh, kw, stride, oh, ow, cols)
     return wp, w_bounds, row_sums, cols, (int(x_lo), int(x_hi))
