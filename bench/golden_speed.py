@@ -13,7 +13,9 @@ logits of every configuration are compared for equality.
     .venv/bin/python bench/golden_speed.py [--model resnet18] [--batches 1,32] [--plans uniform:8,uniform:4]
                                            [--threads 2] [--rounds 7] [--out out/bench/golden_speed]
 
-Writes results.csv, results.json and speed.png under --out; exits 1 if any equality check fails.
+The golden side runs with golden.kernels.keep_freed_memory() (glibc keeps freed heap for reuse; onnxruntime
+has its own arena) unless --no-keep-freed-memory. Writes results.csv, results.json and speed.png under --out;
+exits 1 if any equality check fails.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from golden.primitives import view  # noqa: E402
 from golden.synthetic import synthetic_images, synthetic_model  # noqa: E402
 
 TARGET_RATIO = 0.5  # golden numba path vs the onnxruntime baseline
+SETTLE_S = 0.05  # pause after each onnxruntime run: its spinning workers park before the next side runs
 
 
 def best_time(fn, repeat: int) -> float:
@@ -88,8 +91,10 @@ def check_conv_integer(model, plan, widths, images, threads: int) -> bool:
 
 def run(args) -> int:
     numba.set_num_threads(args.threads)
+    kept = kernels.keep_freed_memory() if args.keep_freed_memory else False
     print(f"golden speed: {args.model}, batches {args.batches}, plans {args.plans}, {args.threads} threads "
-          f"(GEMM route {'vnni' if kernels.HAS_VNNI else 'dot'}), load average {os.getloadavg()[0]:.2f}")
+          f"(GEMM route {'vnni' if kernels.HAS_VNNI else 'dot'}, glibc keeps freed memory: {kept}), "
+          f"load average {os.getloadavg()[0]:.2f}")
     start = time.perf_counter()
     model = synthetic_model(args.model, args.seed)
     print(f"  synthetic model built in {time.perf_counter() - start:.1f} s")
@@ -113,6 +118,7 @@ def run(args) -> int:
                 t_numba = min(t_numba, best_time(lambda: infer(model, images, plan, backend="numba"), 1))
                 for k, s in sessions.items():
                     t_ort[k] = min(t_ort[k], best_time(lambda: s.run(None, feed), 1))
+                    time.sleep(SETTLE_S)
             start = time.perf_counter()
             twin = infer(model, images, plan, backend="numpy")
             t_numpy = min(time.perf_counter() - start,
@@ -193,6 +199,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--numpy-rounds", type=int, default=1)
     parser.add_argument("--out", default="out/bench/golden_speed")
+    parser.add_argument("--no-keep-freed-memory", dest="keep_freed_memory", action="store_false",
+                        help="leave glibc's allocator defaults (see golden.kernels.keep_freed_memory)")
     return run(parser.parse_args(argv))
 
 

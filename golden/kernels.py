@@ -25,6 +25,7 @@ dtype range for 8-bit inputs, a scan otherwise); chunk totals are added in int64
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 import weakref
@@ -67,6 +68,23 @@ def _host_has_vnni() -> bool:
 
 
 HAS_VNNI = _host_has_vnni()
+
+
+GLIBC_M_TRIM_THRESHOLD, GLIBC_M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers (malloc.h)
+GLIBC_MMAP_THRESHOLD_MAX = 32 << 20  # glibc's largest accepted mmap threshold on 64-bit
+
+
+def keep_freed_memory() -> bool:
+    """Opt-in allocator policy for long inference runs (glibc only; returns False elsewhere): serve every
+    allocation up to 32 MiB from the heap and keep freed heap memory for reuse instead of returning it to the
+    OS. Each layer allocates fresh int64 tensors; with glibc's defaults they come from new pages, and a page
+    fault costs about 20 us per 4 KiB in a VM (batch-32 ResNet-18: about 12 % of the time)."""
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(GLIBC_M_MMAP_THRESHOLD, GLIBC_MMAP_THRESHOLD_MAX)) and \
+        bool(mallopt(GLIBC_M_TRIM_THRESHOLD, (1 << 31) - 1))
 
 
 def _parallel_if(work: int, kernel, *args):
