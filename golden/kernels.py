@@ -56,6 +56,7 @@ VNNI_DEPTH = 64  # bytes of K per 512-bit VPDPBUSD step
 DOT_DEPTH = 16  # K padding of the dot route (a vector of 16 int32 lanes)
 ROUTES = ("vnni", "dot")
 PARALLEL_MIN_WORK = 1 << 18  # elements below which a kernel runs on one thread
+PARALLEL_CHUNK = 4  # prange iterations a thread takes at a time (dynamic: a descheduled worker loses little)
 MACS_PER_ELEMENT = 256  # a GEMM's work in elements: MACs / 256 (a 64 M MAC GEMM is worth two threads)
 ROW_GROUP = 16  # weight-row tiles per VNNI task (64 rows × K bytes stay in L2 while pixel tiles stream)
 
@@ -89,9 +90,12 @@ def keep_freed_memory() -> bool:
 
 def _parallel_if(work: int, kernel, *args):
     """kernel(*args) on numba's threads when `work` (elements or MACs / MACS_PER_ELEMENT) is worth a
-    parallel region (about 15 us to wake the workers), else on the calling thread alone."""
+    parallel region (about 15 us to wake the workers), else on the calling thread alone. Iterations are
+    handed out dynamically, PARALLEL_CHUNK at a time, so a worker the OS schedules late (a shared machine)
+    does not hold the others up."""
     if work >= PARALLEL_MIN_WORK:
-        return kernel(*args)
+        with nb.parallel_chunksize(PARALLEL_CHUNK):
+            return kernel(*args)
     threads = nb.get_num_threads()
     nb.set_num_threads(1)
     try:
