@@ -18,3 +18,5 @@ from . import sweep_cmds  # noqa: E402
 MODULES.append(sweep_cmds)
 from . import rtl_cmds  # noqa: E402
 MODULES.append(rtl_cmds)
+from . import train_cmds  # noqa: E402
+MODULES.append(train_cmds)

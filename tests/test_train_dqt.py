@@ -1,0 +1,105 @@
+"""train/dqt.py, nested.py: controller gates, cost terms, the joint loss, and the train CLI end to end."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from cli import cli
+from golden.spec import DEFAULT_SPEC
+from train.arch import arch
+from train.calibrate import calibrate
+from train.dqt import DQTConfig, choice_cost, dqt_loss, uniform_widths
+from train.fold import fold_resnet
+from train.nested import NestedNet, gumbel_gates, hard_gates
+from train.resnet import ResNet
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    a = arch("digits")
+    ir = a.network()
+    n = NestedNet(ir, DEFAULT_SPEC, fold_resnet(ResNet(a).eval(), ir), 1 / 127, seed=0)
+    calibrate(n, torch.rand(32, 1, 8, 8) * 2 - 1)
+    return n
+
+
+def _one_hot(net, k):
+    g = torch.zeros(3, len(net.switchable), len(DEFAULT_SPEC.candidates))
+    g[..., k] = 1.0
+    return g
+
+
+def test_cost_of_uniform_choices(net):
+    # candidates (2, 4, 6, 8): all-4 costs (4/8)^2 of the BitOPs and 4/8 of the bits
+    assert float(choice_cost(net, _one_hot(net, 1), "bitops")) == pytest.approx(0.25)
+    assert float(choice_cost(net, _one_hot(net, 3), "bitops")) == pytest.approx(1.0)
+    assert float(choice_cost(net, _one_hot(net, 1), "bits")) == pytest.approx(0.5)
+
+
+def test_hard_gates_break_ties_to_the_narrowest_width():
+    logits = torch.tensor([[[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0]]])
+    assert torch.argmax(hard_gates(logits), -1).tolist() == [[1, 0]]
+
+
+def test_gumbel_gates_are_one_hot_forward_with_soft_gradient():
+    logits = torch.randn(5, 3, 4, requires_grad=True)
+    g = gumbel_gates(1.0, 1.0, torch.Generator().manual_seed(0))(logits)
+    assert torch.equal(g.sum(-1), torch.ones(5, 3)) and set(g.detach().flatten().tolist()) <= {0.0, 1.0}
+    (g * torch.arange(4.0)).sum().backward()
+    assert logits.grad.abs().sum() > 0
+    assert torch.equal(gumbel_gates(1.0, 0.0)(logits), hard_gates(logits))  # no noise: the inference argmax
+
+
+def test_joint_loss_has_every_term_and_reaches_every_parameter(net):
+    x = torch.rand(8, 1, 8, 8) * 2 - 1
+    y = torch.arange(8) % 10
+    cfg = DQTConfig(alpha=0.5, beta=3.0)
+    loss, parts = dqt_loss(net, net.input_codes(x), y, cfg, 1.0, 1.0, torch.Generator().manual_seed(0))
+    assert parts["loss"] == pytest.approx(parts["task"] + 0.5 * parts["static"] + 3.0 * parts["cost"], rel=1e-5)
+    net.zero_grad()
+    loss.backward()
+    stem = net.backbone.conv("conv1")
+    for p in (stem.weight, stem.log_w_step, stem.log_out_step, net.controller.conv("fc2").weight,
+              net.backbone.conv("layer2.0.downsample").weight):
+        assert p.grad is not None and p.grad.abs().sum() > 0
+
+
+def test_static_widths_change_only_the_views(net):
+    """A width switch keeps every multiplier, shift and bias: only the views and the align shift change."""
+    codes = net.input_codes(torch.rand(2, 1, 8, 8))
+    cache = {}
+    net(codes, widths=uniform_widths(net, 8), cache=cache)
+    before = {k: (p.multipliers.shift if p.multipliers else None, p.bias.clone()) for k, p in cache.items()}
+    net(codes, widths=uniform_widths(net, 2), cache=cache)
+    assert {k: (p.multipliers.shift if p.multipliers else None) for k, p in cache.items()} == \
+        {k: v[0] for k, v in before.items()}
+
+
+def test_config_validation_names_the_field():
+    with pytest.raises(ValueError, match="static_widths"):
+        DQTConfig(static_widths=(1, 4)).validate(DEFAULT_SPEC)
+    with pytest.raises(ValueError, match="cost"):
+        DQTConfig(cost="flops").validate(DEFAULT_SPEC)
+
+
+def test_train_cli_on_digits_writes_model_table_and_plot(tmp_path):
+    out = tmp_path / "demo"
+    r = CliRunner().invoke(cli, ["train", "--dataset", "digits", "--out", str(out), "--max-train", "128",
+                                 "--float-epochs", "1", "--epochs", "1", "--batch-size", "64"])
+    assert r.exit_code == 0, r.output
+    for mode in ("static:2", "static:4", "static:6", "static:8", "dynamic"):
+        assert mode in r.output
+    for name in ("model.safetensors", "results.json", "results.csv", "accuracy_vs_bitops.png", "test_images.npy"):
+        assert (out / name).is_file(), name
+    res = json.loads((out / "results.json").read_text())
+    assert [p["logits_equal"] for p in res["points"]] == [1.0] * 5
+    static = {p["mode"]: p["bitops"] for p in res["points"]}
+    assert static["static:2"] < static["static:4"] < static["static:6"] < static["static:8"]
+    sim = CliRunner().invoke(cli, ["sim", "--model", str(out / "model.safetensors"), "--dynamic", "--input",
+                                   str(out / "test_images.npy"), "--out", str(tmp_path / "sim")])
+    assert sim.exit_code == 0, sim.output
+    logits = np.load(tmp_path / "sim" / "logits.npy")
+    assert logits.shape == (360, 10)
