@@ -68,7 +68,11 @@ async def width_switching_sequence(dut):
     board, cycles = Scoreboard("switch_outputs"), Scoreboard("switch_cycles")
     w, a, prm, cfg0 = _random_tile(rng, p, p.spec.n_bits, p.spec.n_bits, env_int("k_cap", 48))
     await drv.load(w, a, (prm["bias"], prm["m"], prm["m_r"]), prm["resid"])
-    sequence = [(int(rng.choice(p.widths)), int(rng.choice(p.widths))) for _ in range(env_int("switches", 24))]
+    sequence = [(p.spec.n_bits, p.spec.n_bits)]
+    while len(sequence) < env_int("switches", 24):  # every tile at widths different from the one before
+        pair = (int(rng.choice(p.widths)), int(rng.choice(p.widths)))
+        if pair != sequence[-1]:
+            sequence.append(pair)
     first_edge, expected_edges = drv.edges, 0
     for i, (b_w, b_a) in enumerate(sequence):
         cfg = TileConfig(b_w, b_a, cfg0.a_signed, cfg0.mode, cfg0.s, cfg0.res_en, cfg0.k)
