@@ -2,10 +2,13 @@
 
 Flow (not flattened, so every module keeps its own count): `synth -run :fine` (coarse passes, memories kept as
 $mem_v2 macros by `memory -nomap`), then the fine passes without memory_map (techmap, abc), then `stat -json`.
-Amaranth emits one module per instance and all instances of one unit are the same logic, so one representative
-of each unit kind (PE, weight view unit, activation view unit, output unit) is synthesized and the others are
-declared black boxes; a kind's total is the representative's count × its instance count. The buffers
-(R·N·K_MAX and C·N·K_MAX bits) stay memory macros and are reported in bits, not cells.
+Amaranth emits one module per instance, already simplified for its surroundings (e.g. row-0 PEs get acc_in = 0,
+the last column's PEs have no w_out). Modules whose Verilog is identical up to their name, port order and Yosys'
+trigger numbering form a structural group (6 PE groups in a 16x16 array); one representative per group is
+synthesized and the other members are declared black boxes; a unit kind's total is Σ over its groups of the
+representative's count × the group size. The four buffers
+(weights R·N·K_MAX, activations C·N·K_MAX, row parameters R·(ACC+2M), residuals R·C·ACC bits) stay memory macros
+and are reported in bits, not cells.
 
 Area proxy: gate equivalents (GE, 2-input NAND = 1) with the typical standard-cell ratios of GATE_EQUIVALENTS.
 """
@@ -34,7 +37,7 @@ KIND_LABELS = {
     "pe": "PE (multiply-accumulate, pass-through regs)", "weight_view": "weight view units (R)",
     "act_view": "activation view units (C)", "output_unit": "output units (C)",
     "array_glue": "array glue (input skew registers)",
-    "top_glue": "top glue (FSM, counter, config/bias/m/residual regs, muxes)",
+    "top_glue": "top glue (FSM, counter, config and output registers)",
 }
 GATE_EQUIVALENTS = {"$_NOT_": 0.67, "$_NAND_": 1.0, "$_NOR_": 1.0, "$_AND_": 1.33, "$_OR_": 1.33,
                     "$_ANDNOT_": 1.33, "$_ORNOT_": 1.33, "$_XOR_": 2.33, "$_XNOR_": 2.33, "$_MUX_": 2.33,
@@ -84,18 +87,20 @@ def gate_equivalents(cells_by_type: dict) -> float:
     return round(total, 1)
 
 
-def classify_modules(verilog: str) -> dict[str, list[str]]:
-    """Module names of the generated Verilog grouped by unit kind (glue modules under their own kind)."""
-    names = [m.group(1) for m in re.finditer(r"^module (\S+)\s*\(", verilog, re.M)]
-    kinds: dict[str, list[str]] = {kind: [] for kind in (*UNIT_KINDS, *GLUE_KINDS)}
-    for name in names:
+def classify_modules(verilog: str) -> dict[str, list[list[str]]]:
+    """Module names of the generated Verilog by unit kind, each kind split into structural groups of modules
+    whose text is identical up to the module name, the port order and Yosys' dump_module numbering."""
+    kinds: dict[str, dict[tuple, list[str]]] = {kind: {} for kind in (*UNIT_KINDS, *GLUE_KINDS)}
+    for match in re.finditer(r"^module (\S+)\s*\((.*?)\);\n(.*?)^endmodule", verilog, re.S | re.M):
+        name, ports, body = match.groups()
         kind = next((k for k, pattern in UNIT_KINDS.items() if pattern.match(name)), None)
         if kind is None:
             kind = next((k for k, glue in GLUE_KINDS.items() if glue == name), None)
         if kind is None:
             raise ValueError(f"classify_modules: unexpected module {name!r}")
-        kinds[kind].append(name)
-    return kinds
+        key = (tuple(sorted(p.strip() for p in ports.split(","))), re.sub(r"dump_module\$\d+", "dump_module", body))
+        kinds[kind].setdefault(key, []).append(name)
+    return {kind: list(groups.values()) for kind, groups in kinds.items()}
 
 
 def run_yosys(script: str, workdir: Path) -> None:
@@ -113,28 +118,33 @@ def write_stats(cfg: RtlConfig, out_dir: str | os.PathLike, progress=print) -> d
     verilog = generate_verilog(cfg)
     (out / VERILOG_FILE).write_text(verilog)
     kinds = classify_modules(verilog)
-    representatives = {kind: names[0] for kind, names in kinds.items() if names}
-    boxed = [name for kind in UNIT_KINDS for name in kinds[kind][1:]]
+    representatives = [group[0] for groups in kinds.values() for group in groups]
+    boxed = [name for groups in kinds.values() for group in groups for name in group[1:]]
     script = SYNTH_SCRIPT.format(verilog=VERILOG_FILE, top=TOP_NAME, stat="stat.json",
                                  blackboxes="\n".join(f"blackbox {name}" for name in boxed))
-    progress(f"rtl-stats: synthesizing {cfg.array.pe_label} with Yosys ({len(representatives)} representative "
-             f"modules, {len(boxed)} identical instances as black boxes) ...")
+    progress(f"rtl-stats: synthesizing {cfg.array.pe_label} with Yosys ({len(representatives)} structurally "
+             f"distinct modules, {len(boxed)} identical instances as black boxes) ...")
     run_yosys(script, out)
     modules = json.loads((out / "stat.json").read_text())["modules"]
     rows = []
-    for kind, names in kinds.items():
-        if not names:
+    for kind, groups in kinds.items():
+        if not groups:
             continue
-        rep = representatives[kind]
-        stat = modules[rep if rep.startswith("\\") else "\\" + rep]
-        logic = {t: n for t, n in stat["num_cells_by_type"].items() if t.startswith("$_")}
-        memories = {t: n for t, n in stat["num_cells_by_type"].items() if t.startswith("$mem")}
-        cells, ge = sum(logic.values()), gate_equivalents(logic)
-        flops = sum(n for t, n in logic.items() if "DFF" in t)
-        rows.append({"kind": kind, "label": KIND_LABELS[kind], "instances": len(names), "cells_each": cells,
-                     "flops_each": flops, "ge_each": ge, "cells_total": cells * len(names),
-                     "flops_total": flops * len(names), "ge_total": round(ge * len(names), 1),
-                     "memory_macros": sum(memories.values()), "cells_by_type_each": logic})
+        parts = []
+        for group in groups:
+            stat = modules[group[0] if group[0].startswith("\\") else "\\" + group[0]]
+            logic = {t: n for t, n in stat["num_cells_by_type"].items() if t.startswith("$_")}
+            parts.append({"representative": group[0].lstrip("\\"), "instances": len(group),
+                          "cells": sum(logic.values()), "flops": sum(n for t, n in logic.items() if "DFF" in t),
+                          "ge": gate_equivalents(logic), "cells_by_type": logic})
+        count = sum(p["instances"] for p in parts)
+        cells = sum(p["cells"] * p["instances"] for p in parts)
+        flops = sum(p["flops"] * p["instances"] for p in parts)
+        ge = round(sum(p["ge"] * p["instances"] for p in parts), 1)
+        rows.append({"kind": kind, "label": KIND_LABELS[kind], "instances": count,
+                     "cells_each": round(cells / count, 1), "flops_each": round(flops / count, 1),
+                     "ge_each": round(ge / count, 1), "cells_total": cells, "flops_total": flops, "ge_total": ge,
+                     "groups": parts})
     total_cells = sum(r["cells_total"] for r in rows)
     total_ge = sum(r["ge_total"] for r in rows)
     for r in rows:
@@ -147,7 +157,9 @@ def write_stats(cfg: RtlConfig, out_dir: str | os.PathLike, progress=print) -> d
         "config": cfg.to_dict(), "tool": " ".join(yosys_command()), "flow": "hierarchical, not flattened",
         "modules": rows, "total_cells": total_cells, "total_ge": round(total_ge, 1),
         "memory_bits": {"weight_buffer": cfg.rows * cfg.code_bits * cfg.k_max,
-                        "act_buffer": cfg.cols * cfg.code_bits * cfg.k_max},
+                        "act_buffer": cfg.cols * cfg.code_bits * cfg.k_max,
+                        "row_param_buffer": cfg.rows * (cfg.wide_bits + 2 * cfg.m_bits),
+                        "residual_buffer": cfg.rows * cfg.cols * cfg.wide_bits},
         "precision_switching": {"view_units_ge": round(switching, 1), "pe_array_ge": pe_ge,
                                 "view_units_vs_pe_array": round(switching / pe_ge, 4),
                                 "output_units_vs_pe_array": round(by_kind["output_unit"]["ge_total"] / pe_ge, 4)},
@@ -162,7 +174,7 @@ def stats_markdown(report: dict) -> str:
     cfg = report["config"]
     lines = [f"### rtl-stats {cfg['rows']}x{cfg['cols']} (N={cfg['n_bits']}, ACC={cfg['acc_bits']}, "
              f"K_MAX={cfg['k_max']}; {report['tool'].split('/')[-1]}, {report['flow']})", "",
-             "| module | instances | cells each | flops each | GE each | cells total | GE total | GE share |",
+             "| module | instances | cells each (mean) | flops each | GE each | cells total | GE total | GE share |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["modules"]:
         lines.append(f"| {r['label']} | {r['instances']} | {r['cells_each']} | {r['flops_each']} | {r['ge_each']} | "
@@ -173,6 +185,6 @@ def stats_markdown(report: dict) -> str:
               f"Precision switching (R+C view units) = {sw['view_units_ge']} GE = "
               f"{100 * sw['view_units_vs_pe_array']:.2f}% of the PE array; output units = "
               f"{100 * sw['output_units_vs_pe_array']:.2f}% of the PE array.",
-              f"Buffers (memory macros, not in the cell counts): weights {mem['weight_buffer']} bits, "
-              f"activations {mem['act_buffer']} bits.", ""]
+              "Buffers (memory macros, not in the cell counts): "
+              + ", ".join(f"{name.replace('_', ' ')} {bits} bits" for name, bits in mem.items()) + ".", ""]
     return "\n".join(lines)

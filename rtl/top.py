@@ -11,8 +11,8 @@ All write ports (cfg_*, w_*, a_*, p_*, r_*) take effect at the clock edge and ar
 """
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -96,22 +96,23 @@ class DqtTop(wiring.Component):
         m.submodules.w_buf = w_buf = Memory(shape=unsigned(rows * n), depth=cfg.k_max, init=[])
         m.submodules.a_buf = a_buf = Memory(shape=unsigned(cols * n), depth=cfg.k_max, init=[])
         reads = []
-        for buf, we, addr, data in ((w_buf, self.w_we, self.w_addr, self.w_data),
+        for buf, we, addr, wdata in ((w_buf, self.w_we, self.w_addr, self.w_data),
                                     (a_buf, self.a_we, self.a_addr, self.a_data)):
             wr = buf.write_port()
-            m.d.comb += [wr.en.eq(we & idle), wr.addr.eq(addr), wr.data.eq(data)]
+            m.d.comb += [wr.en.eq(we & idle), wr.addr.eq(addr), wr.data.eq(wdata)]
             reads.append(buf.read_port())
 
-        # ---- per-row (= per-filter) bias / m / m_r and per-output residual rows ------------------
-        bias = Array(Signal(signed(cfg.wide_bits), name=f"bias_{i}") for i in range(rows))
-        mult = Array(Signal(unsigned(cfg.m_bits), name=f"m_{i}") for i in range(rows))
-        mult_r = Array(Signal(unsigned(cfg.m_bits), name=f"m_r_{i}") for i in range(rows))
-        resid = Array(Signal(unsigned(cols * cfg.wide_bits), name=f"resid_{i}") for i in range(rows))
-        with m.If(self.p_we & idle):
-            m.d.sync += [bias[self.p_row].eq(self.p_bias), mult[self.p_row].eq(self.p_m),
-                         mult_r[self.p_row].eq(self.p_m_r)]
-        with m.If(self.r_we & idle):
-            m.d.sync += resid[self.r_row].eq(self.r_data)
+        # ---- per-row (= per-filter) bias / m / m_r and per-output residual rows: R-deep memories ------
+        # read synchronously one cycle ahead of the drain row that uses them (see `row_addr` below)
+        param_layout = data.StructLayout({"bias": signed(cfg.wide_bits), "m": unsigned(cfg.m_bits),
+                                          "m_r": unsigned(cfg.m_bits)})
+        m.submodules.p_buf = p_buf = Memory(shape=param_layout, depth=rows, init=[])
+        m.submodules.r_buf = r_buf = Memory(shape=unsigned(cols * cfg.wide_bits), depth=rows, init=[])
+        p_wr, r_wr = p_buf.write_port(), r_buf.write_port()
+        m.d.comb += [p_wr.en.eq(self.p_we & idle), p_wr.addr.eq(self.p_row), p_wr.data.bias.eq(self.p_bias),
+                     p_wr.data.m.eq(self.p_m), p_wr.data.m_r.eq(self.p_m_r),
+                     r_wr.en.eq(self.r_we & idle), r_wr.addr.eq(self.r_row), r_wr.data.eq(self.r_data)]
+        p_rd, r_rd = p_buf.read_port(), r_buf.read_port()
 
         # ---- tile FSM and cycle counter ------------------------------------------------------------
         count = Signal(unsigned(cfg.cycle_bits))
@@ -119,6 +120,10 @@ class DqtTop(wiring.Component):
         fold_last = Signal(unsigned(cfg.cycle_bits))  # last compute cycle: R + C + K - 3
         m.d.comb += fold_last.eq(k_len + (rows + cols - 3))
         drain_row = Signal(unsigned(cfg.row_bits))
+        draining = Signal()
+        row_addr = Signal(unsigned(cfg.row_bits))  # row read this cycle = drain row of the next cycle
+        m.d.comb += [row_addr.eq(Mux(draining, drain_row - 1, rows - 1)), p_rd.addr.eq(row_addr),
+                     r_rd.addr.eq(row_addr)]
         array = m.submodules.array = SystolicArray(cfg)
         feed = Signal()  # buffer row `count` is valid this cycle
         for read in reads:
@@ -140,7 +145,7 @@ class DqtTop(wiring.Component):
                     m.d.sync += drain_row.eq(rows - 1)
                     m.next = "DRAIN"
             with m.State("DRAIN"):
-                m.d.comb += array.shift.eq(1)
+                m.d.comb += [array.shift.eq(1), draining.eq(1)]
                 m.d.sync += [count.eq(count + 1), drain_row.eq(drain_row - 1), self.out_valid.eq(1),
                              self.out_row.eq(drain_row)]
                 with m.If(drain_row == 0):
@@ -154,8 +159,8 @@ class DqtTop(wiring.Component):
             unit = m.submodules[f"out_{j}"] = OutputUnit(cfg)
             m.d.comb += [
                 unit.acc.eq(array.acc_out.word_select(j, cfg.acc_bits).as_signed()),
-                unit.align.eq(k_w + k_a), unit.bias.eq(bias[drain_row]), unit.m.eq(mult[drain_row]),
-                unit.m_r.eq(mult_r[drain_row]), unit.r.eq(resid[drain_row].word_select(j, cfg.wide_bits).as_signed()),
+                unit.align.eq(k_w + k_a), unit.bias.eq(p_rd.data.bias), unit.m.eq(p_rd.data.m),
+                unit.m_r.eq(p_rd.data.m_r), unit.r.eq(r_rd.data.word_select(j, cfg.wide_bits).as_signed()),
                 unit.res_en.eq(res_en), unit.s.eq(shift_s), unit.mode.eq(mode),
             ]
             with m.If(array.shift):

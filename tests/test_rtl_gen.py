@@ -41,10 +41,9 @@ def test_generate_shapes_and_manifest(tmp_path, pe, n_bits, acc_bits, k_max):
     assert 2 ** ports["cycles"]["width"] > cfg.rows + cfg.cols + k_max - 2 + os_readout_cycles(cfg.rows, cfg.cols)
     source = text.decode()
     assert re.search(rf"^module {TOP_NAME}\(", source, re.M)
-    kinds = classify_modules(source)
-    assert len(kinds["pe"]) == cfg.rows * cfg.cols
-    assert len(kinds["weight_view"]) == cfg.rows and len(kinds["act_view"]) == cfg.cols
-    assert len(kinds["output_unit"]) == cfg.cols
+    kinds = {kind: sum(len(g) for g in groups) for kind, groups in classify_modules(source).items()}
+    assert kinds["pe"] == cfg.rows * cfg.cols
+    assert kinds["weight_view"] == cfg.rows and kinds["act_view"] == cfg.cols and kinds["output_unit"] == cfg.cols
     assert f"[{cfg.acc_bits - 1}:0] acc;" in source  # accumulator width derives from the spec
     assert "initial \\$auto$verilog_backend" in source and not re.search(r"dump_module\$\d+ += 0;", source)
 
@@ -107,7 +106,9 @@ def test_rtl_stats_1x2(tmp_path):
     kinds = {r["kind"]: r for r in report["modules"]}
     assert set(kinds) == {"pe", "weight_view", "act_view", "output_unit", "array_glue", "top_glue"}
     assert kinds["pe"]["instances"] == 2 and kinds["act_view"]["instances"] == 2 and kinds["weight_view"]["instances"] == 1
-    assert kinds["pe"]["flops_each"] >= cfg.acc_bits + 2 * cfg.operand_bits  # acc + two pass-through registers
+    # acc + the pass-through registers that have a consumer: w_out of pe_0_0 feeds pe_0_1, no a_out (one row)
+    assert [(g["instances"], g["flops"]) for g in kinds["pe"]["groups"]] == [
+        (1, cfg.acc_bits + cfg.operand_bits), (1, cfg.acc_bits)]
     assert all(r["cells_each"] > 0 for r in kinds.values())
     assert report["total_cells"] == sum(r["cells_total"] for r in kinds.values())
     assert json.loads((tmp_path / "stats.json").read_text())["total_cells"] == report["total_cells"]
