@@ -7,7 +7,10 @@ accumulators are exact; the run first checks that they equal the golden ones on 
 so both sides do the same integer work. onnxruntime's cost does not depend on the view widths (it always
 multiplies bytes); it is timed with its thread pool spinning and not spinning and the faster counts.
 Timing: `--rounds` interleaved rounds (numba, onnxruntime, ...), best round per side, so load from other
-processes hits both alike; the numpy twin is slow and timed `--numpy-rounds` times. The numba and numpy
+processes hits both alike; the numpy twin is slow and timed `--numpy-rounds` times. Besides wall-clock
+images/s it reports CPU time per image (all threads of the process, onnxruntime without spinning): a
+load-insensitive measure of the work each side does, next to the wall-clock ratio that a shared machine
+makes noisy. The numba and numpy
 logits of every configuration are compared for equality.
 
     .venv/bin/python bench/golden_speed.py [--model resnet18] [--batches 1,32] [--plans uniform:8,uniform:4]
@@ -46,12 +49,18 @@ SETTLE_S = 0.05  # pause after each onnxruntime run: its spinning workers park b
 
 def best_time(fn, repeat: int) -> float:
     """Minimum wall time of `repeat` calls."""
-    best = float("inf")
+    return timed(fn, repeat)[0]
+
+
+def timed(fn, repeat: int) -> tuple[float, float]:
+    """(minimum wall time, minimum process CPU time, all threads) of `repeat` calls."""
+    wall = cpu = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+        wall = min(wall, time.perf_counter() - start)
+        cpu = min(cpu, time.process_time() - start_cpu)
+    return wall, cpu
 
 
 def ort_inputs(model, widths):
@@ -114,10 +123,15 @@ def run(args) -> int:
             for s in sessions.values():
                 s.run(None, feed)
             t_numba, t_ort = float("inf"), {k: float("inf") for k in sessions}
+            cpu_numba, cpu_ort = float("inf"), float("inf")
             for _ in range(args.rounds):
-                t_numba = min(t_numba, best_time(lambda: infer(model, images, plan, backend="numba"), 1))
+                wall, cpu = timed(lambda: infer(model, images, plan, backend="numba"), 1)
+                t_numba, cpu_numba = min(t_numba, wall), min(cpu_numba, cpu)
                 for k, s in sessions.items():
-                    t_ort[k] = min(t_ort[k], best_time(lambda: s.run(None, feed), 1))
+                    wall, cpu = timed(lambda: s.run(None, feed), 1)
+                    t_ort[k] = min(t_ort[k], wall)
+                    if k == "nospin":  # a spinning pool burns CPU while it waits
+                        cpu_ort = min(cpu_ort, cpu)
                     time.sleep(SETTLE_S)
             start = time.perf_counter()
             twin = infer(model, images, plan, backend="numpy")
@@ -132,13 +146,15 @@ def run(args) -> int:
                    "ort_img_s": batch / ort_best, "ort_spin_img_s": batch / t_ort["spin"],
                    "ort_nospin_img_s": batch / t_ort["nospin"],
                    "numba_vs_ort": t_ort_ratio(ort_best, t_numba), "numpy_vs_ort": t_ort_ratio(ort_best, t_numpy),
-                   "numba_equals_numpy": same}
+                   "numba_cpu_ms_per_img": 1e3 * cpu_numba / batch, "ort_cpu_ms_per_img": 1e3 * cpu_ort / batch,
+                   "numba_vs_ort_cpu": cpu_ort / cpu_numba, "numba_equals_numpy": same}
             rows.append(row)
             print(f"  {plan_text:<10} batch {batch:>3}: numba {row['numba_img_s']:8.1f} img/s  "
                   f"numpy {row['numpy_img_s']:7.2f} img/s  onnxruntime {row['ort_img_s']:8.1f} img/s  "
                   f"(spin {row['ort_spin_img_s']:.1f}, no spin {row['ort_nospin_img_s']:.1f})  "
                   f"numba/ort {row['numba_vs_ort']:.2f}x  numpy/ort {row['numpy_vs_ort']:.4f}x  "
-                  f"logits numba==numpy: {same}", flush=True)
+                  f"| CPU ms/img numba {row['numba_cpu_ms_per_img']:.2f} ort {row['ort_cpu_ms_per_img']:.2f} "
+                  f"({row['numba_vs_ort_cpu']:.2f}x)  | logits numba==numpy: {same}", flush=True)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     met = sum(r["numba_vs_ort"] >= TARGET_RATIO for r in rows)
     print(f"target numba/onnxruntime >= {TARGET_RATIO}x: met in {met}/{len(rows)} configurations")

@@ -86,40 +86,51 @@ def weight_view(kernels, p: ConvParams, b_w: int, spec: NestedSpec) -> np.ndarra
     return views[b_w]
 
 
-def conv_wide(kernels, layer: Conv, p: ConvParams, x: np.ndarray, b_w: int, b_a: int, x_signed: bool,
-              spec: NestedSpec) -> np.ndarray:
-    """Steps 1-3: x = (Σ view_bw(W)·view_ba(A)) << ((N-b_w)+(N-b_a)) + bias, each checked to ACC_BITS."""
-    lo, hi = spec.acc_range
+def conv_acc(kernels, layer: Conv, p: ConvParams, x: np.ndarray, b_w: int, b_a: int, x_signed: bool,
+             spec: NestedSpec) -> np.ndarray:
+    """Step 1: acc = Σ view_bw(W)·view_ba(A) (checked by the caller, with steps 2-3)."""
     wv = weight_view(kernels, p, b_w, spec)
     av = kernels.view(x, b_a, x_signed, spec)
     if layer.kind == "linear":
-        acc = kernels.linear_acc(av.reshape(av.shape[0], -1), wv)[:, :, None, None]
-    else:
-        acc = kernels.conv2d_acc(av, wv, layer.stride, layer.padding)
-    wide, bounds = kernels.align_bias(acc, align_shift(b_w, b_a, spec), p.bias)
+        return kernels.linear_acc(av.reshape(av.shape[0], -1), wv)[:, :, None, None]
+    return kernels.conv2d_acc(av, wv, layer.stride, layer.padding)
+
+
+def check_wide(layer: Conv, bounds, b_w: int, b_a: int, spec: NestedSpec) -> None:
+    """Raise ArithmeticOverflow naming the layer unless acc, acc' and acc' + bias (their (min, max) in
+    `bounds`, in that order) fit ACC_BITS."""
+    lo, hi = spec.acc_range
     for what, seen in zip(("accumulator", "aligned accumulator acc'", "acc' + bias"), bounds):
         check_range(np.asarray(seen), lo, hi, f"layer {layer.name}: {what} (b_w={b_w}, b_a={b_a})")
+
+
+def conv_wide(kernels, layer: Conv, p: ConvParams, x: np.ndarray, b_w: int, b_a: int, x_signed: bool,
+              spec: NestedSpec) -> np.ndarray:
+    """Steps 1-3: x = (Σ view_bw(W)·view_ba(A)) << ((N-b_w)+(N-b_a)) + bias, each checked to ACC_BITS."""
+    acc = conv_acc(kernels, layer, p, x, b_w, b_a, x_signed, spec)
+    wide, bounds = kernels.align_bias(acc, align_shift(b_w, b_a, spec), p.bias)
+    check_wide(layer, bounds, b_w, b_a, spec)
     return wide
 
 
 def run_conv(kernels, layer: Conv, p: ConvParams, x: np.ndarray, b_w: int, b_a: int, x_signed: bool,
              spec: NestedSpec, residual: np.ndarray | None = None) -> OpOutput:
     """One conv / linear (steps 1-4 above). `residual`: the block input (master codes) or the downsample's
-    acc'+bias, fused into the requant as r with per-channel m_r."""
+    acc'+bias, fused into the requant as r with per-channel m_r. Steps 2-4 run as one kernel
+    (kernels.conv_output), whose bounds are checked before its output is used."""
     if (residual is None) != (layer.residual is None):
         raise ValueError(f"layer {layer.name}: residual tensor {'missing' if residual is None else 'unexpected'}")
-    wide = conv_wide(kernels, layer, p, x, b_w, b_a, x_signed, spec)
     if layer.output_kind == "wide":
-        return OpOutput(wide)
+        return OpOutput(conv_wide(kernels, layer, p, x, b_w, b_a, x_signed, spec))
+    acc = conv_acc(kernels, layer, p, x, b_w, b_a, x_signed, spec)
+    if residual is not None and residual.shape != acc.shape:
+        raise ValueError(f"layer {layer.name}: residual shape {residual.shape} != output shape {acc.shape}")
     lo, hi = output_range(layer, spec)
-    m = p.m[None, :, None, None]
-    if residual is None:
-        return clamped_requant(kernels, wide, m, p.shift, lo, hi, layer.output_kind == "act")
-    if residual.shape != wide.shape:
-        raise ValueError(f"layer {layer.name}: residual shape {residual.shape} != output shape {wide.shape}")
-    # r·m_r[c] formed here (exact int64: |r·m_r| < 2^(ACC_BITS+M_BITS-1), golden.bounds) and passed with
-    # m_r = 1: the kernels' requant takes one scalar m_r, the model has one per output channel.
-    return clamped_requant(kernels, wide, m, p.shift, lo, hi, True, residual * p.m_r[None, :, None, None], 1)
+    y, bounds, n_below, n_above = kernels.conv_output(acc, align_shift(b_w, b_a, spec), p.bias, p.m, p.shift,
+                                                      lo, hi, residual, p.m_r)
+    check_wide(layer, bounds, b_w, b_a, spec)
+    # a ReLU range's lower bound is the activation function, not a saturation (see OpOutput)
+    return OpOutput(y, n_above + (0 if layer.output_kind == "act" else n_below))
 
 
 def run_maxpool(kernels, op: MaxPool, x: np.ndarray) -> OpOutput:

@@ -1,8 +1,9 @@
 """Numba kernels of the golden model, bit-exact twins of golden/kernels_ref.py (same names and signatures).
 
 `BACKENDS = {"numba": ..., "numpy": ...}` maps a backend name to a namespace holding the six kernels
-conv2d_acc, linear_acc, maxpool2d, gap_sum, view, requant, and align_bias (conv steps 2-3 with their bounds,
-one pass instead of five).
+conv2d_acc, linear_acc, maxpool2d, gap_sum, view, requant, plus align_bias (conv steps 2-3 with their
+bounds) and conv_output (steps 2-4 with bounds and clamp counts), one pass each where the numpy twins make
+five to ten.
 
 Convolution as an integer GEMM (the hot path). A conv is acc[b, m, p] = Σ_k W[m, k] · X_b[k, p] with
 k = (u, v, c) running over kernel rows, columns and input channels and p over output pixels. Both operands
@@ -509,6 +510,73 @@ def align_bias(acc, shift: int, bias) -> tuple[np.ndarray, np.ndarray]:
 
 
 @nb.njit(parallel=True, cache=True)
+def _conv_output(acc, shift, bias, m, s, lo, hi, r, m_r, has_r, out):
+    """acc, r, out (B, M, inner), bias, m, m_r (M,): out = clamp(u, lo, hi) with
+    u = (((acc << shift) + bias[c])·m[c] + r·m_r[c] + 2^(s-1)) >> s. Returns ((3, 2) bounds of acc, acc',
+    acc' + bias; #{u < lo}; #{u > hi})."""
+    n_img, ch, inner = acc.shape
+    rnd = (np.int64(1) << (s - 1)) if s > 0 else np.int64(0)
+    part = np.empty((n_img * ch, 4), np.int64)
+    counts = np.zeros((n_img * ch, 2), np.int64)
+    for t in nb.prange(n_img * ch):
+        b, c = t // ch, t % ch
+        a0 = acc[b, c, 0]
+        lo_a, hi_a = a0, a0
+        lo_x, hi_x = (a0 << shift) + bias[c], (a0 << shift) + bias[c]
+        below, above = 0, 0
+        for i in range(inner):
+            a = acc[b, c, i]
+            lo_a, hi_a = min(lo_a, a), max(hi_a, a)
+            v = (a << shift) + bias[c]
+            lo_x, hi_x = min(lo_x, v), max(hi_x, v)
+            u = v * m[c] + rnd
+            if has_r:
+                u += r[b, c, i] * m_r[c]
+            u >>= s
+            below += u < lo
+            above += u > hi
+            out[b, c, i] = min(max(u, lo), hi)
+        part[t, 0], part[t, 1], part[t, 2], part[t, 3] = lo_a, hi_a, lo_x, hi_x
+        counts[t, 0], counts[t, 1] = below, above
+    bounds = np.empty((3, 2), np.int64)
+    bounds[0, 0], bounds[0, 1] = part[:, 0].min(), part[:, 1].max()
+    bounds[1, 0], bounds[1, 1] = bounds[0, 0] << shift, bounds[0, 1] << shift  # << is monotonic
+    bounds[2, 0], bounds[2, 1] = part[:, 2].min(), part[:, 3].max()
+    return bounds, counts[:, 0].sum(), counts[:, 1].sum()
+
+
+def conv_output(acc, shift: int, bias, m, s: int, lo: int, hi: int, r=None, m_r=None):
+    """DESIGN.md §1 conv steps 2-4 in one pass, per output channel c:
+
+        acc' = acc << shift,  x = acc' + bias[c],  u = (x·m[c] + r·m_r[c] + 2^(s-1)) >> s,  y = clamp(u, lo, hi)
+
+    Returns (y, bounds of acc / acc' / x, n_below = #{u < lo}, n_above = #{u > hi}), like
+    kernels_ref.conv_output (which makes about ten passes).
+    """
+    acc = np.asarray(acc)
+    if not np.issubdtype(acc.dtype, np.integer) or acc.ndim < 2 or acc.size == 0:
+        return kernels_ref.conv_output(acc, shift, bias, m, s, lo, hi, r, m_r)
+    shift = kernels_ref.check_non_negative("shift", shift)
+    s = check_shift(s)
+    ch = acc.shape[1]
+    bias = kernels_ref.check_channel_vector("bias", bias, ch).astype(np.int64)
+    m = kernels_ref.check_channel_vector("m", m, ch).astype(np.int64)
+    acc3 = np.ascontiguousarray(acc, dtype=np.int64).reshape(acc.shape[0], ch, -1)
+    if r is None:
+        r3, m_r, has_r = np.zeros((1, 1, 1), np.int64), np.zeros(ch, np.int64), False
+    else:
+        r = np.asarray(r)
+        if r.shape != acc.shape:
+            raise ValueError(f"r has shape {r.shape} but acc has {acc.shape}")
+        r3 = np.ascontiguousarray(r, dtype=np.int64).reshape(acc3.shape)
+        m_r, has_r = kernels_ref.check_channel_vector("m_r", m_r, ch).astype(np.int64), True
+    out = np.empty(acc3.shape, np.int64)
+    bounds, below, above = _parallel_if(acc.size, _conv_output, acc3, shift, bias, m, s, int(lo), int(hi),
+                                        r3, m_r, has_r, out)
+    return out.reshape(acc.shape), bounds, int(below), int(above)
+
+
+@nb.njit(parallel=True, cache=True)
 def _maxpool(x, kernel, stride, padding, out):
     n_img, ch, hh, ww = x.shape
     _, _, oh, ow = out.shape
@@ -677,9 +745,10 @@ def requant(x, m, s: int, lo: int, hi: int, r=0, m_r: int = 0) -> tuple[np.ndarr
 
 BACKENDS = {
     "numba": SimpleNamespace(conv2d_acc=conv2d_acc, linear_acc=linear_acc, maxpool2d=maxpool2d,
-                             gap_sum=gap_sum, view=view, requant=requant, align_bias=align_bias),
+                             gap_sum=gap_sum, view=view, requant=requant, align_bias=align_bias,
+                             conv_output=conv_output),
     "numpy": SimpleNamespace(conv2d_acc=kernels_ref.conv2d_acc, linear_acc=kernels_ref.linear_acc,
                              maxpool2d=kernels_ref.maxpool2d, gap_sum=kernels_ref.gap_sum,
                              view=kernels_ref.view, requant=kernels_ref.requant,
-                             align_bias=kernels_ref.align_bias),
+                             align_bias=kernels_ref.align_bias, conv_output=kernels_ref.conv_output),
 }

@@ -132,6 +132,35 @@ def align_bias(acc, shift: int, bias) -> tuple[np.ndarray, np.ndarray]:
     return x, np.array([[a.min(), a.max()] for a in (acc, aligned, x)], np.int64)
 
 
+def check_channel_vector(name: str, v, channels: int) -> np.ndarray:
+    v = check_int_array(name, v, 1, "(M,)")
+    if v.shape[0] != channels:
+        raise ValueError(f"{name} has {v.shape[0]} channels but acc has {channels}")
+    return v
+
+
+def conv_output(acc, shift: int, bias, m, s: int, lo: int, hi: int, r=None, m_r=None):
+    """DESIGN.md §1 conv steps 2-4 on an accumulator acc (B, M, ...), per output channel c:
+
+        acc' = acc << shift,  x = acc' + bias[c],  u = (x·m[c] + r·m_r[c] + 2^(s-1)) >> s,  y = clamp(u, lo, hi)
+
+    (r, m_r: the residual term and its per-channel multipliers, or None.) Returns (y, bounds, n_below,
+    n_above): bounds as align_bias's (acc, acc', x), n_below = #{u < lo}, n_above = #{u > hi}.
+    """
+    x, bounds = align_bias(acc, shift, bias)
+    s = check_shift(s)
+    chan = (1, -1) + (1,) * (x.ndim - 2)
+    m = check_channel_vector("m", m, x.shape[1]).astype(np.int64).reshape(chan)
+    rm = 0
+    if r is not None:
+        r = np.asarray(r, dtype=np.int64)
+        if r.shape != x.shape:
+            raise ValueError(f"r has shape {r.shape} but acc has {x.shape}")
+        rm = r * check_channel_vector("m_r", m_r, x.shape[1]).astype(np.int64).reshape(chan)
+    u = primitives.requant(x, m, s, INT64_MIN, INT64_MAX, rm, 1)
+    return np.clip(u, lo, hi), bounds, int(np.count_nonzero(u < lo)), int(np.count_nonzero(u > hi))
+
+
 def maxpool2d(x, kernel: int, stride: int, padding: int) -> np.ndarray:
     """Max pool over the valid part of each window (padding positions ignored, i.e. -inf padding):
 

@@ -218,6 +218,35 @@ def test_align_bias_rejects_mismatched_bias():
             impl.align_bias(np.zeros((1, 5, 2, 2), np.int64), 1, np.zeros(4, np.int64))
 
 
+@pytest.mark.parametrize("s", [0, 1, 9, 24])
+@pytest.mark.parametrize("with_residual", [False, True])
+def test_conv_output_matches_twin_and_the_composed_primitives(s, with_residual):
+    """Steps 2-4 fused: equal to the twin, and to align_bias then requant; ties from m = 1 rows."""
+    rng = np.random.default_rng(s + 10 * with_residual)
+    acc = rng.integers(-2**20, 2**20, (2, 4, 3, 5))
+    acc[:, 0] = np.arange(-15, 15).reshape(2, 3, 5) * (1 << max(s - 1, 0))  # exact ties with m = 1, no bias
+    bias = rng.integers(-2**10, 2**10, 4)
+    bias[0] = 0
+    m = np.array([1, 3, 1000, 65535])
+    r = rng.integers(-2**12, 2**12, acc.shape) if with_residual else None
+    m_r = rng.integers(0, 2**16, 4) if with_residual else None
+    for lo, hi in [(0, 255), (-2**15, 2**15 - 1)]:
+        got = nbk.conv_output(acc, 0 if s % 2 else 3, bias, m, s, lo, hi, r, m_r)
+        want = ref.conv_output(acc, 0 if s % 2 else 3, bias, m, s, lo, hi, r, m_r)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]) and got[2:] == want[2:]
+        x, _ = ref.align_bias(acc, 0 if s % 2 else 3, bias)
+        rm = 0 if r is None else r * m_r[None, :, None, None]
+        y, n = ref.requant(x, m[None, :, None, None], s, lo, hi, rm, 1)
+        assert np.array_equal(got[0], y) and got[2] + got[3] == n
+
+
+def test_conv_output_rejects_mismatched_channels():
+    for impl in (nbk, ref):
+        with pytest.raises(ValueError, match="m has 3 channels but acc has 4"):
+            impl.conv_output(np.zeros((1, 4, 2, 2), np.int64), 0, np.zeros(4, np.int64), np.ones(3, np.int64),
+                             1, 0, 255)
+
+
 # ---- bad input -------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("impl", [nbk, ref], ids=["numba", "numpy"])
 def test_bad_inputs_name_the_argument(impl):
@@ -257,7 +286,7 @@ def test_unknown_route_is_rejected():
 
 
 def test_backends_expose_the_same_six_kernels():
-    names = {"conv2d_acc", "linear_acc", "maxpool2d", "gap_sum", "view", "requant", "align_bias"}
+    names = {"conv2d_acc", "linear_acc", "maxpool2d", "gap_sum", "view", "requant", "align_bias", "conv_output"}
     for backend in nbk.BACKENDS.values():
         assert names <= set(vars(backend))
     assert nbk.BACKENDS["numpy"].conv2d_acc is ref.conv2d_acc
