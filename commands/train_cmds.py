@@ -27,7 +27,7 @@ def _widths(text: str) -> tuple[int, ...]:
 @click.option("--cost", default="bitops", show_default=True, type=click.Choice(["bitops", "bits"]))
 @click.option("--cost-target", default=0.22, show_default=True, type=float,
               help="budget of the cost (relative to all-N); negative: plain β·cost, no budget")
-@click.option("--float-epochs", default=12, show_default=True, type=click.IntRange(min=1))
+@click.option("--float-epochs", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--epochs", default=10, show_default=True, type=click.IntRange(min=1), help="DQT epochs")
 @click.option("--lr", default=1e-3, show_default=True, type=float)
 @click.option("--batch-size", default=128, show_default=True, type=click.IntRange(min=1))

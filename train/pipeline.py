@@ -54,8 +54,10 @@ def train_pipeline(dataset: Dataset, out_dir, arch_name: str | None = None, floa
                    backend: str = "numba", progress: Callable[[str], None] = print) -> TrainResult:
     """Run the whole pipeline of the module docstring on `dataset`; returns the points and paths."""
     start = time.perf_counter()
-    say = progress
-    progress = lambda line: say(f"[{time.perf_counter() - start:7.1f} s] {line}")  # noqa: E731
+
+    def log(line: str) -> None:
+        progress(f"[{time.perf_counter() - start:7.1f} s] {line}")
+
     torch.set_num_threads(min(MAX_THREADS, torch.get_num_threads()))
     torch.manual_seed(float_cfg.seed)
     out = Path(out_dir)
@@ -63,17 +65,17 @@ def train_pipeline(dataset: Dataset, out_dir, arch_name: str | None = None, floa
     arch = arch_by_name(arch_name or DEFAULT_ARCH[dataset.name])
     arch = arch.with_input(dataset.input_shape).with_classes(dataset.num_classes)
     network = arch.network()
-    progress(f"{dataset.name}: {len(dataset.train)} train / {len(dataset.test)} test images, arch {arch.name} "
-             f"({network.macs / 1e6:.3f} MMACs/img, {len(network.switchable_layers)} switchable layers)")
-    float_model = train_float(ResNet(arch), dataset.train, float_cfg, progress)
+    log(f"{dataset.name}: {len(dataset.train)} train / {len(dataset.test)} test images, arch {arch.name} "
+        f"({network.macs / 1e6:.3f} MMACs/img, {len(network.switchable_layers)} switchable layers)")
+    float_model = train_float(ResNet(arch), dataset.train, float_cfg, log)
     float_acc = float_accuracy(float_model, dataset.test)
-    progress(f"float test accuracy {float_acc:.2f}%; folding BatchNorm, calibrating on {calib_images} images")
+    log(f"float test accuracy {float_acc:.2f}%; folding BatchNorm, calibrating on {calib_images} images")
     net = NestedNet(network, spec, fold_resnet(float_model, network), 1.0, controller=True, seed=dqt_cfg.seed)
     calibrate(net, dataset.train.images[:calib_images])
-    train_dqt(net, dataset.train, dqt_cfg, progress)
+    train_dqt(net, dataset.train, dqt_cfg, log)
     model_path = out / "model.safetensors"
     model = export_model_file(net, model_path)
-    progress(f"exported {model_path}; evaluating fake-quant (float64) and golden ({backend}) on the test split")
+    log(f"exported {model_path}; evaluating fake-quant (float64) and golden ({backend}) on the test split")
     points = evaluate(net, model, dataset.test, dqt_cfg.static_widths, backend)
     _save_npy(out / "test_images.npy", input_codes(net, dataset.test).to(torch.int64).numpy())
     _save_npy(out / "test_labels.npy", dataset.test.labels.numpy())
@@ -81,7 +83,7 @@ def train_pipeline(dataset: Dataset, out_dir, arch_name: str | None = None, floa
     summary = {"dataset": dataset.name, "arch": asdict(arch), "float_acc": float_acc, "dqt": asdict(dqt_cfg),
                "float": asdict(float_cfg), "seconds": seconds, "model": str(model_path),
                "test_images": len(dataset.test)}
-    paths = write_results(points, summary, out, f"DQT {arch.name} on {dataset.name}")
+    paths = write_results(points, summary, out, f"DQT, {arch.name} ResNet, {dataset.name} test split")
     return TrainResult(points, float_acc, model_path, [model_path, *paths], seconds, format_table(points))
 
 
