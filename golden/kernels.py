@@ -107,17 +107,18 @@ def _parallel_if(work: int, kernel, *args):
 
 # ---- VNNI micro-kernel ---------------------------------------------------------------------------------
 @intrinsic
-def _vnni_tile(typingctx, w_addr, ldw, x_addr, ldx, nsteps, out_addr, ld_m, ld_p):
-    """out[r·ld_m + c·ld_p] += Σ_{k < 64·nsteps} W[r·ldw + k] · X[c·ldx + k]  for r < TILE_M, c < TILE_P.
+def _vnni_tile(typingctx, w_addr, ldw, x_addr, ldx, nsteps, out_addr, ld_m, ld_p, accumulate):
+    """out[r·ld_m + c·ld_p] (+)= Σ_{k < 64·nsteps} W[r·ldw + k] · X[c·ldx + k]  for r < TILE_M, c < TILE_P.
 
     W signed bytes, X unsigned bytes, out int64; addresses are raw byte addresses. Each of the
     TILE_M·TILE_P accumulators is a vector of 16 int32 lanes fed by VPDPBUSD (lane i adds the four products
-    of bytes 4i..4i+3); the lanes are summed once at the end, sign-extended and added to out.
+    of bytes 4i..4i+3); the lanes are summed once at the end, sign-extended and added to out (`accumulate`
+    nonzero: a later K-chunk) or stored (the first chunk: out need not be initialised).
     """
-    sig = types.void(*(types.intp,) * 8)
+    sig = types.void(*(types.intp,) * 9)
 
     def codegen(context, builder, signature, args):
-        w_addr, ldw, x_addr, ldx, nsteps, out_addr, ld_m, ld_p = args
+        w_addr, ldw, x_addr, ldx, nsteps, out_addr, ld_m, ld_p, accumulate = args
         i64, i32 = ir.IntType(64), ir.IntType(32)
         vec = ir.VectorType(i32, 16)
         module = builder.module
@@ -165,11 +166,18 @@ def _vnni_tile(typingctx, w_addr, ldw, x_addr, ldx, nsteps, out_addr, ld_m, ld_p
                 phi.add_incoming(zero, entry)
                 phi.add_incoming(new[r][c], body_end)
                 finals.append((r, c, phi))
+        totals = []
         for r, c, phi in finals:
-            total = builder.sext(builder.call(reduce_add, [phi]), i64)
             index = builder.add(builder.mul(ld_m, const(r)), builder.mul(ld_p, const(c)))
             ptr = builder.inttoptr(builder.add(out_addr, builder.mul(index, const(8))), i64.as_pointer())
-            builder.store(builder.add(builder.load(ptr), total), ptr)
+            totals.append((ptr, builder.sext(builder.call(reduce_add, [phi]), i64)))
+        with builder.if_else(builder.icmp_signed("!=", accumulate, const(0))) as (add_to_out, store_to_out):
+            with add_to_out:
+                for ptr, total in totals:
+                    builder.store(builder.add(builder.load(ptr), total), ptr)
+            with store_to_out:
+                for ptr, total in totals:
+                    builder.store(total, ptr)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -177,7 +185,8 @@ def _vnni_tile(typingctx, w_addr, ldw, x_addr, ldx, nsteps, out_addr, ld_m, ld_p
 
 @nb.njit(parallel=True, cache=True)
 def _gemm_vnni(wp, cols, out, k_lo, k_hi):
-    """out[b, m, p] += Σ_{k_lo <= k < k_hi} wp[m, k] · cols[b, p, k]   (int8 × uint8, int64 out).
+    """out[b, m, p] (+)= Σ_{k_lo <= k < k_hi} wp[m, k] · cols[b, p, k]   (int8 × uint8, int64 out; stored
+    when k_lo = 0, added for later K-chunks).
 
     wp (Mp, Kp) int8, cols (B, Pp, Kp) uint8, out (B, Mp, Pp) int64; Mp, Pp multiples of the tile,
     k_lo, k_hi multiples of VNNI_DEPTH. Tasks are (row group, pixel tile) pairs, row group major, so that
@@ -194,7 +203,7 @@ def _gemm_vnni(wp, cols, out, k_lo, k_hi):
         x_addr = cols.ctypes.data + (b * pp + p) * kp + k_lo
         for m in range(g * TILE_M * ROW_GROUP, min((g + 1) * TILE_M * ROW_GROUP, mp), TILE_M):
             _vnni_tile(wp.ctypes.data + m * kp + k_lo, kp, x_addr, kp, steps,
-                       out.ctypes.data + ((b * mp + m) * pp + p) * 8, pp, 1)
+                       out.ctypes.data + ((b * mp + m) * pp + p) * 8, pp, 1, k_lo)
 
 
 # ---- dot route (LLVM vectorises the k loops) -------------------------------------------------------------
@@ -430,7 +439,8 @@ def _conv_gemm(x, w, stride, padding, oh, ow, route):
         if gemm is _gemm_dot64:
             chunk = wp.shape[1]
     kp, pp = wp.shape[1], cols.shape[1]
-    out = np.zeros((n_img, wp.shape[0], pp), np.int64)
+    # the VNNI route stores its first K-chunk; the dot route adds every chunk to zeros
+    out = (np.empty if gemm is _gemm_vnni else np.zeros)((n_img, wp.shape[0], pp), np.int64)
     for k_lo in range(0, kp, chunk):
         work = out.size * min(chunk, kp - k_lo) // MACS_PER_ELEMENT
         _parallel_if(work, gemm, wp, cols, out, k_lo, min(k_lo + chunk, kp))
