@@ -22,6 +22,8 @@ def _widths(text: str) -> tuple[int, ...]:
               help="default: digits for digits, resnet18_cifar for cifar10")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--widths", default="2,4,6,8", show_default=True, help="static widths of the α term and the table")
+@click.option("--candidates", default="2,4,6,8", show_default=True,
+              help="the controller's candidate widths (NestedSpec.candidates, stored in the model file)")
 @click.option("--alpha", default=1.0, show_default=True, type=float, help="weight of the static-width losses")
 @click.option("--beta", default=2.0, show_default=True, type=float, help="weight of the controller's cost")
 @click.option("--cost", default="bitops", show_default=True, type=click.Choice(["bitops", "bits"]))
@@ -34,20 +36,22 @@ def _widths(text: str) -> tuple[int, ...]:
 @click.option("--max-train", default=None, type=click.IntRange(min=1), help="use only the first N training images")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--backend", default="numba", show_default=True, type=click.Choice(["numba", "numpy"]))
-def train(dataset, data_dir, arch_name, out_dir, widths, alpha, beta, cost, cost_target, float_epochs, epochs, lr,
+def train(dataset, data_dir, arch_name, out_dir, widths, candidates, alpha, beta, cost, cost_target, float_epochs, epochs, lr,
           batch_size, max_train, seed, backend) -> None:
     """DQT-train a ResNet, export OUT/model.safetensors, print accuracy at each width and dynamic."""
     from train.dqt import DQTConfig
     from train.float_train import FloatConfig
+    from golden.spec import NestedSpec
     from train.pipeline import train_dataset
 
     try:
+        spec = NestedSpec(candidates=_widths(candidates))
         dqt_cfg = DQTConfig(static_widths=_widths(widths), alpha=alpha, beta=beta, cost=cost,
                             cost_target=None if cost_target < 0 else cost_target, epochs=epochs, lr=lr,
                             batch_size=batch_size, seed=seed)
         result = train_dataset(dataset, data_dir, out_dir, arch_name=arch_name, max_train=max_train,
                                float_cfg=FloatConfig(epochs=float_epochs, batch_size=batch_size // 2, seed=seed),
-                               dqt_cfg=dqt_cfg, backend=backend, progress=click.echo)
+                               dqt_cfg=dqt_cfg, spec=spec, backend=backend, progress=click.echo)
     except (ValueError, TypeError) as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"float (BN) test accuracy {result.float_acc:.2f}%")

@@ -7,6 +7,7 @@ import torch
 from click.testing import CliRunner
 
 from cli import cli
+from golden.model_file import load_model
 from golden.spec import DEFAULT_SPEC
 from train.arch import arch
 from train.calibrate import calibrate
@@ -95,7 +96,7 @@ def test_train_cli_on_digits_writes_model_table_and_plot(tmp_path):
     for name in ("model.safetensors", "results.json", "results.csv", "accuracy_vs_bitops.png", "test_images.npy"):
         assert (out / name).is_file(), name
     res = json.loads((out / "results.json").read_text())
-    assert [p["logits_equal"] for p in res["points"]] == [1.0] * 5
+    assert [(p["logits_equal"], p["emulation_equal"]) for p in res["points"]] == [(1.0, 1.0)] * 5
     static = {p["mode"]: p["bitops"] for p in res["points"]}
     assert static["static:2"] < static["static:4"] < static["static:6"] < static["static:8"]
     sim = CliRunner().invoke(cli, ["sim", "--model", str(out / "model.safetensors"), "--dynamic", "--input",
@@ -103,3 +104,21 @@ def test_train_cli_on_digits_writes_model_table_and_plot(tmp_path):
     assert sim.exit_code == 0, sim.output
     logits = np.load(tmp_path / "sim" / "logits.npy")
     assert logits.shape == (360, 10)
+
+
+def test_train_cli_on_cifar10_binary_batches_with_custom_candidates(tmp_path):
+    """`train --dataset cifar10 --data DIR` on tiny binary batch files (the small digits-style ResNet, resized to
+    3×32×32), with controller candidates (2, 5, 8) that the model file then carries."""
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        records = np.concatenate([rng.integers(0, 10, (4, 1)), rng.integers(0, 256, (4, 3072))], axis=1)
+        records.astype(np.uint8).tofile(tmp_path / f"{name}.bin")
+    out = tmp_path / "cifar"
+    r = CliRunner().invoke(cli, ["train", "--dataset", "cifar10", "--data", str(tmp_path), "--arch", "digits",
+                                 "--out", str(out), "--float-epochs", "1", "--epochs", "1", "--widths", "2,8",
+                                 "--candidates", "2,5,8", "--backend", "numpy"])
+    assert r.exit_code == 0, r.output
+    assert "20 train / 4 test images" in r.output and "static:8" in r.output and "static:4" not in r.output
+    model = load_model(out / "model.safetensors")
+    assert model.spec.candidates == (2, 5, 8) and model.network.input_shape == (3, 32, 32)
+    assert model.controller.network.num_classes == 3 * len(model.network.switchable_layers)

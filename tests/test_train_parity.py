@@ -88,7 +88,7 @@ def test_accuracy_within_half_a_point_at_every_width_and_dynamic(digits_trained)
     assert [p.mode for p in points] == ["static:2", "static:4", "static:6", "static:8", "dynamic"]
     for p in points:
         assert abs(p.fakequant_acc - p.golden_acc) <= 0.5, p
-        assert p.logits_equal == 1.0, p
+        assert p.logits_equal == 1.0 and p.emulation_equal == 1.0, p
     assert points[-1].controller_macs == model.controller.network.macs
 
 

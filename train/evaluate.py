@@ -3,7 +3,8 @@
     fake-quant   the float64 PyTorch forward (train/export.evaluation_copy)
     golden       golden.inference.infer on the exported integer model (the numbers reported)
 
-plus `logits_equal`, the fraction of images whose golden logits equal the fake-quant logit codes exactly.
+plus `logits_equal`, the fraction of images whose golden logits equal the fake-quant logit codes exactly, and
+`emulation_equal`, the same against the int64 PyTorch emulation of the exported integers (train/int_emulation.py).
 BitOPs per image = Σ_l MACs_l · b_w,l · b_a,l over every conv/linear (stem and classifier at N bits); the
 controller's own MACs are reported apart (golden.inference.InferenceResult).
 """
@@ -21,6 +22,7 @@ from .batches import batches
 from .data import Split
 from .dqt import uniform_widths
 from .export import evaluation_copy
+from .int_emulation import IntegerEmulator
 from .nested import NestedNet, hard_gates
 
 EVAL_BATCH = 256
@@ -37,6 +39,7 @@ class PointResult:
     avg_bits: float
     controller_macs: int
     logits_equal: float
+    emulation_equal: float
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -66,14 +69,17 @@ def evaluate(net: NestedNet, model: NestedModel, split: Split, widths: tuple[int
     codes = input_codes(net, split)
     images = codes.to(torch.int64).numpy()
     labels = split.labels.numpy()
+    emulator = IntegerEmulator(model)
     modes = [(f"static:{b}", b) for b in widths] + ([("dynamic", None)] if net.controller is not None else [])
     points = []
     for mode, bits in modes:
         fq = fakequant_logits(net64, codes, bits).numpy()
         res = infer(model, images, plan=None if bits is None else f"uniform:{bits}", dynamic=bits is None,
                     backend=backend)
+        emu = emulator.run(images, None if bits is None else uniform_widths(net, bits), bits is None).logits.numpy()
         points.append(PointResult(mode, 100.0 * float(np.mean(np.argmax(fq, 1) == labels)),
                                   100.0 * float(np.mean(res.predictions == labels)), float(res.bitops),
                                   float(res.avg_bits), int(res.controller_macs),
-                                  float(np.mean(np.all(fq == res.logits, axis=1)))))
+                                  float(np.mean(np.all(fq == res.logits, axis=1))),
+                                  float(np.mean(np.all(emu == res.logits, axis=1)))))
     return points

@@ -24,6 +24,7 @@ from .export import export_model_file
 from .fold import fold_resnet
 from .nested import NestedNet
 from .resnet import ResNet
+from .runtime import limit_threads
 
 WRAPPER_KEYS = ("state_dict", "model")
 IGNORED_SUFFIX = "num_batches_tracked"
@@ -132,6 +133,7 @@ def import_checkpoint(checkpoint, arch_name: str, out_path, calib: str | None = 
                       progress: Callable[[str], None] | None = None) -> NestedModel:
     """Checkpoint -> calibrated golden model file at `out_path` (module docstring). `input_size` overrides
     the arch's H = W (e.g. 32 for a quick test of an ImageNet layout)."""
+    limit_threads()
     arch = arch_by_name(arch_name)
     if input_size is not None:
         arch = arch.with_input((arch.input_shape[0], input_size, input_size))

@@ -29,9 +29,9 @@ from .fold import fold_resnet
 from .nested import NestedNet
 from .report import format_table, write_results
 from .resnet import ResNet
+from .runtime import limit_threads
 
 DEFAULT_ARCH = {"digits": "digits", "cifar10": "resnet18_cifar"}
-MAX_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def train_pipeline(dataset: Dataset, out_dir, arch_name: str | None = None, floa
     def log(line: str) -> None:
         progress(f"[{time.perf_counter() - start:7.1f} s] {line}")
 
-    torch.set_num_threads(min(MAX_THREADS, torch.get_num_threads()))
+    limit_threads()
     torch.manual_seed(float_cfg.seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

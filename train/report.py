@@ -10,16 +10,19 @@ from golden.atomic import atomic_path, atomic_write_bytes
 
 from .evaluate import PointResult
 
-CSV_FIELDS = ("mode", "fakequant_acc", "golden_acc", "bitops", "avg_bits", "controller_macs", "logits_equal")
+CSV_FIELDS = ("mode", "fakequant_acc", "golden_acc", "bitops", "avg_bits", "controller_macs", "logits_equal",
+              "emulation_equal")
 
 
 def format_table(points: list[PointResult]) -> str:
-    """Fixed-width table: accuracy (fake-quant float64 and golden integer), MBitOPs per image, mean width."""
+    """Fixed-width table: accuracy (fake-quant float64 and golden integer), MBitOPs per image, mean width, and
+    the share of images whose golden logits equal the fake-quant ("fq ==") and the int64 emulation ("emu ==")."""
     lines = [f"{'mode':<10} {'fake-quant %':>12} {'golden %':>9} {'MBitOPs/img':>12} {'avg bits':>9} "
-             f"{'logits ==':>10} {'ctrl MACs':>10}"]
+             f"{'fq ==':>7} {'emu ==':>7} {'ctrl MACs':>10}"]
     for p in points:
         lines.append(f"{p.mode:<10} {p.fakequant_acc:>12.2f} {p.golden_acc:>9.2f} {p.bitops / 1e6:>12.3f} "
-                     f"{p.avg_bits:>9.2f} {100 * p.logits_equal:>9.1f}% {p.controller_macs:>10}")
+                     f"{p.avg_bits:>9.2f} {100 * p.logits_equal:>6.1f}% {100 * p.emulation_equal:>6.1f}% "
+                     f"{p.controller_macs:>10}")
     return "\n".join(lines)
 
 
