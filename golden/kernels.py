@@ -411,17 +411,19 @@ def _packed(x, w, padding, kh, kw, stride, oh, ow, depth, x_dtype, w_dtype, offs
     return wp, w_bounds, row_sums, cols, (int(x_lo), int(x_hi))
 
 
-def _conv_gemm(x, w, stride, padding, oh, ow, route):
+def _conv_gemm(x, w, stride, padding, oh, ow, route, x_range=None):
     """acc[b, m, p] = Σ_k W[m, k] · im2col(X_b)[k, p] as int64 (B, M, OH, OW) through `route`.
 
     Operands are packed for the VNNI route first (bytes), scanning their bounds on the way; when the bounds
     rule that route out (or `route` asks for 'dot') they are packed again for the dot route."""
     n_img, mm = x.shape[0], w.shape[0]
     if x.size == 0 or w.size == 0:
+        kernels_ref.check_x_range(x, x_range)
         return np.zeros((n_img, mm, oh, ow), np.int64)
     geometry = (padding, w.shape[2], w.shape[3], stride, oh, ow)
     offset = 0
     wp, w_bounds, row_sums, cols, x_bounds = _packed(x, w, *geometry, VNNI_DEPTH, np.uint8, np.int8, 0)
+    kernels_ref.check_x_range(np.array(x_bounds), x_range)  # the bounds scanned while packing
     route = pick_route(x_bounds, w_bounds, route)
     if route == "vnni":
         if not _fits(x_bounds, U8_RANGE):  # a signed operand: x + 128 in [0, 255]
@@ -451,24 +453,26 @@ def _conv_gemm(x, w, stride, padding, oh, ow, route):
 
 
 # ---- public kernels --------------------------------------------------------------------------------------
-def conv2d_acc(x, w, stride: int, padding: int, route: str | None = None) -> np.ndarray:
+def conv2d_acc(x, w, stride: int, padding: int, x_range=None, route: str | None = None) -> np.ndarray:
     """Exact conv accumulator (groups = 1, zero padding), int64 (B, M, OH, OW):
 
         acc[b, m, i, j] = Σ_{c, u, v} w[m, c, u, v] · xpad[b, c, i·stride + u, j·stride + v]
 
-    Same result as kernels_ref.conv2d_acc. `route` ("vnni" | "dot") forces a GEMM route (tests); by default
+    Same result as kernels_ref.conv2d_acc. `x_range` = (lo, hi): x are full-width master codes checked
+    against that range (ArithmeticOverflow "master code", as view) with the bounds the packing pass scans
+    anyway, sparing a separate view pass. `route` ("vnni" | "dot") forces a GEMM route (tests); by default
     the fastest exact one for the operand bounds is used (module docstring).
     """
     x, w, stride, padding, (oh, ow) = check_conv_args(x, w, stride, padding)
-    return _conv_gemm(x, w, stride, padding, oh, ow, route)
+    return _conv_gemm(x, w, stride, padding, oh, ow, route, x_range)
 
 
-def linear_acc(x, w, route: str | None = None) -> np.ndarray:
+def linear_acc(x, w, x_range=None, route: str | None = None) -> np.ndarray:
     """Exact fully connected accumulator, int64 (B, M):  acc[b, m] = Σ_k w[m, k] · x[b, k]
-    (the conv GEMM with one 1×1 pixel per row of x)."""
+    (the conv GEMM with one 1×1 pixel per row of x; `x_range` as in conv2d_acc)."""
     x, w = check_linear_args(x, w)
     n, k = x.shape
-    acc = _conv_gemm(x.reshape(n, k, 1, 1), w.reshape(w.shape[0], k, 1, 1), 1, 0, 1, 1, route)
+    acc = _conv_gemm(x.reshape(n, k, 1, 1), w.reshape(w.shape[0], k, 1, 1), 1, 0, 1, 1, route, x_range)
     return acc.reshape(n, w.shape[0])
 
 

@@ -92,6 +92,20 @@ def test_conv_wide_operands_take_the_int64_path_exactly(route):
     assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1), expect)
 
 
+@pytest.mark.parametrize("impl", [nbk, ref], ids=["numba", "numpy"])
+def test_x_range_checks_master_codes_like_view(impl):
+    x = np.zeros((1, 2, 4, 4), np.int64)
+    w = np.ones((3, 2, 3, 3), np.int64)
+    x[0, 1, 2, 3] = 256
+    with pytest.raises(ArithmeticOverflow, match=r"master code: value 256 outside \[0, 255\]"):
+        impl.conv2d_acc(x, w, 1, 1, x_range=S.code_range(False))
+    x[0, 1, 2, 3] = -129
+    with pytest.raises(ArithmeticOverflow, match=r"master code: value -129 outside \[-128, 127\]"):
+        impl.linear_acc(x.reshape(1, -1), np.ones((2, 32), np.int64), x_range=S.code_range(True))
+    x[0, 1, 2, 3] = 255
+    assert np.array_equal(impl.conv2d_acc(x, w, 1, 1, x_range=S.code_range(False)), ref.conv2d_acc(x, w, 1, 1))
+
+
 def test_host_with_vnni_uses_it_for_byte_operands():
     assert nbk.pick_route((0, 255), (-128, 127)) == ("vnni" if nbk.HAS_VNNI else "dot")
     assert nbk.pick_route((0, 256), (-128, 127)) == "dot"
