@@ -27,8 +27,8 @@ MANIFEST_FILE = "manifest.json"
 LINT_WAIVERS = {
     "DECLFILENAME": "one file holds every module; Amaranth names submodules dqt_top.array.pe_0_0 etc.",
     "PROCASSINIT": "Amaranth declares registers with their reset value as the power-on initial value",
-    "UNUSEDSIGNAL": "Yosys' Verilog back end keeps unused temporaries and the unused pass-through outputs of "
-                    "the last PE row/column",
+    "UNUSEDSIGNAL": "Amaranth keeps every named signal as a debug wire even where its netlist merged it into "
+                    "another net (e.g. a submodule port fed from a packed memory word), plus back-end temporaries",
     "WIDTHEXPAND": "the back end relies on Verilog's implicit extension in expressions it emits",
     "WIDTHTRUNC": "the back end writes `!x` for x == 0 on multi-bit x",
     "CASEINCOMPLETE": "the back end emits FSM/switch case statements without a default (the signal keeps its "

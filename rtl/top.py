@@ -72,7 +72,7 @@ class DqtTop(wiring.Component):
 
     def elaborate(self, platform):
         cfg = self._config
-        rows, cols, n, spec = cfg.rows, cfg.cols, cfg.code_bits, cfg.spec
+        rows, cols, n = cfg.rows, cfg.cols, cfg.code_bits
         m = Module()
         idle = Signal()
         m.d.comb += [self.busy.eq(~idle)]
