@@ -36,8 +36,8 @@ def _widths(text: str) -> tuple[int, ...]:
 @click.option("--max-train", default=None, type=click.IntRange(min=1), help="use only the first N training images")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--backend", default="numba", show_default=True, type=click.Choice(["numba", "numpy"]))
-def train(dataset, data_dir, arch_name, out_dir, widths, candidates, alpha, beta, cost, cost_target, float_epochs, epochs, lr,
-          batch_size, max_train, seed, backend) -> None:
+def train(dataset, data_dir, arch_name, out_dir, widths, candidates, alpha, beta, cost, cost_target, float_epochs,
+          epochs, lr, batch_size, max_train, seed, backend) -> None:
     """DQT-train a ResNet, export OUT/model.safetensors, print accuracy at each width and dynamic."""
     from train.dqt import DQTConfig
     from train.float_train import FloatConfig

@@ -16,7 +16,7 @@ from train.importer import import_checkpoint, load_state_dict
 from train.resnet import ResNet
 
 
-def _checkpoint(tmp_path, name, wrap=None, **arch_kw):
+def _checkpoint(tmp_path, name, wrap=None):
     torch.manual_seed(0)
     state = ResNet(arch(name)).state_dict()
     path = tmp_path / f"{name}.pt"

@@ -144,7 +144,7 @@ def load_cifar10(directory) -> Dataset:
 
 
 def load_dataset(name: str, directory=None) -> Dataset:
-    """"digits" (bundled) or "cifar10" (needs `directory`)."""
+    """A dataset by name: "digits" (bundled) or "cifar10" (needs `directory`)."""
     if name == "digits":
         return load_digits()
     if name == "cifar10":

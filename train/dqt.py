@@ -133,7 +133,8 @@ def train_dqt(net: NestedNet, train: Split, cfg: DQTConfig, progress: Callable[[
                 sums[k] = sums.get(k, 0.0) + v * len(y)
         if progress:
             n = len(train)
-            progress(f"DQT epoch {epoch + 1:>3}/{cfg.epochs}  tau {tau:.2f}  noise {noise:.2f}  loss {sums['loss'] / n:.4f}  "
+            progress(f"DQT epoch {epoch + 1:>3}/{cfg.epochs}  tau {tau:.2f}  noise {noise:.2f}  "
+                     f"loss {sums['loss'] / n:.4f}  "
                      f"task {sums['task'] / n:.4f}  static {sums['static'] / n:.4f}  cost {sums['cost'] / n:.3f}  "
                      f"dyn train acc {100 * sums['acc'] / n:6.2f}%")
     return net.eval()
