@@ -7,6 +7,16 @@ import click
 ARCH_CHOICES = ["digits", "resnet18_cifar", "resnet18", "resnet50"]
 
 
+def _require_torch() -> None:
+    """A clear error instead of a traceback when the optional [train] extra is missing."""
+    try:
+        import sklearn  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as e:
+        raise click.ClickException(f"this command needs the [train] extra (PyTorch, scikit-learn): "
+                                   f"pip install '.[train]' ({e})") from e
+
+
 def _widths(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(b) for b in text.split(","))
@@ -39,6 +49,7 @@ def _widths(text: str) -> tuple[int, ...]:
 def train(dataset, data_dir, arch_name, out_dir, widths, candidates, alpha, beta, cost, cost_target, float_epochs,
           epochs, lr, batch_size, max_train, seed, backend) -> None:
     """DQT-train a ResNet, export OUT/model.safetensors, print accuracy at each width and dynamic."""
+    _require_torch()
     from train.dqt import DQTConfig
     from train.float_train import FloatConfig
     from golden.spec import NestedSpec
@@ -69,6 +80,7 @@ def train(dataset, data_dir, arch_name, out_dir, widths, candidates, alpha, beta
 @click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False))
 def import_(checkpoint, arch_name, calib, calib_count, input_size, out_path) -> None:
     """Float torchvision-layout ResNet CHECKPOINT -> calibrated nested-integer model file."""
+    _require_torch()
     from train.importer import import_checkpoint
 
     try:
