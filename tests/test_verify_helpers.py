@@ -56,3 +56,18 @@ def test_port_encode_rejects_values_that_do_not_fit():
     assert Port("x", "input", 8, True).encode(-1) == 0xFF
     with pytest.raises(ValueError, match="port x: value 128"):
         Port("x", "input", 8, True).encode(128)
+
+
+@pytest.mark.parametrize("n_bits", [6, 8])
+def test_manifest_rebuilds_the_generator_spec(tmp_path, n_bits):
+    """Benches read widths back from the manifest: the rebuilt NestedSpec equals the generator's, candidates too."""
+    from click.testing import CliRunner
+
+    import cli
+    from verify.manifest import DutParams
+
+    result = CliRunner().invoke(cli.cli, ["gen-rtl", "--pe", "2x3", "--n-bits", str(n_bits), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    spec = DutParams.load(tmp_path / "manifest.json").spec
+    assert spec.n_bits == n_bits
+    assert spec.candidates == tuple(b for b in (2, 4, 6, 8) if b <= n_bits)

@@ -52,7 +52,8 @@ class DutParams:
             raise ValueError("VERIFY_MANIFEST is not set: run benches through verify.runner.run_bench")
         man = json.loads(Path(path).read_text())
         c = man["config"]
-        spec = NestedSpec(n_bits=c["n_bits"], acc_bits=c["acc_bits"], m_bits=c["m_bits"], logit_bits=c["logit_bits"])
+        spec = NestedSpec(n_bits=c["n_bits"], acc_bits=c["acc_bits"], m_bits=c["m_bits"], logit_bits=c["logit_bits"],
+                          candidates=tuple(c["candidates"]))
         ports = {p["name"]: Port(p["name"], p["direction"], p["width"], p["signed"]) for p in man["ports"]}
         return cls(config=c, spec=spec, ports=ports, top=man["top"])
 
