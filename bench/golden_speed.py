@@ -98,6 +98,19 @@ def check_conv_integer(model, plan, widths, images, threads: int) -> bool:
     return equal
 
 
+def check_u8s8_corner(spec, threads: int) -> bool:
+    """Whether onnxruntime's U8S8 ConvInteger is exact on this CPU at the saturation corner (x = 255,
+    w = -128: a pair sum of -65280 does not fit int16, so int16-pair kernels (AVX2 VPMADDUBSW) saturate,
+    VNNI's VPDPBUSD does not). Informational: the baseline is U8U8 either way."""
+    x = np.full((1, 64, 6, 6), spec.code_range(False)[1], np.int64)
+    w = np.full((8, 64, 3, 3), spec.code_range(True)[0], np.int64)
+    exact = bool(np.array_equal(conv_integer_acc(x, w, 1, 1, spec, threads, "U8S8"),
+                                kernels.conv2d_acc(x, w, 1, 1)))
+    print(f"  onnxruntime U8S8 ConvInteger at the saturation corner (255 x -128): "
+          f"{'exact' if exact else 'INEXACT (int16 pair saturation)'} on this CPU; the baseline is U8U8")
+    return exact
+
+
 def run(args) -> int:
     numba.set_num_threads(args.threads)
     kept = kernels.keep_freed_memory() if args.keep_freed_memory else False
@@ -107,6 +120,7 @@ def run(args) -> int:
     start = time.perf_counter()
     model = synthetic_model(args.model, args.seed)
     print(f"  synthetic model built in {time.perf_counter() - start:.1f} s")
+    check_u8s8_corner(model.spec, args.threads)
     rows, ok = [], True
     for plan_text in args.plans:
         plan = parse_plan(plan_text, model.network, model.spec)

@@ -114,12 +114,16 @@ def image_to_u8(images: np.ndarray, spec: NestedSpec) -> np.ndarray:
 
 
 def conv_integer_acc(x: np.ndarray, w: np.ndarray, stride: int, padding: int, spec: NestedSpec,
-                     threads: int) -> np.ndarray:
-    """onnxruntime's int32 accumulators of one conv (ConvInteger, U8U8: x zp 0, w zp 2^(N-1)), as int64."""
-    zp = 1 << (spec.n_bits - 1)
+                     threads: int, mode: str = "U8U8") -> np.ndarray:
+    """onnxruntime's int32 accumulators of one conv (ConvInteger), as int64. mode "U8U8": weights shifted to
+    uint8 with zero point 2^(N-1); "U8S8": int8 weights, zero point 0. Activations uint8, zero point 0."""
+    if mode not in ("U8U8", "U8S8"):
+        raise ValueError(f"mode must be 'U8U8' or 'U8S8', got {mode!r}")
+    zp = 1 << (spec.n_bits - 1) if mode == "U8U8" else 0
+    w_dtype = np.uint8 if mode == "U8U8" else np.int8
     g = _Graph()
-    wt = g.const("w", (np.asarray(w, np.int64) + zp).astype(np.uint8))
-    g.node("ConvInteger", ["x", wt, g.scalar("x_zp", 0, np.uint8), g.scalar("w_zp", zp, np.uint8)], "acc",
+    wt = g.const("w", (np.asarray(w, np.int64) + zp).astype(w_dtype))
+    g.node("ConvInteger", ["x", wt, g.scalar("x_zp", 0, np.uint8), g.scalar("w_zp", zp, w_dtype)], "acc",
            strides=[stride] * 2, pads=[padding] * 4)
     graph = helper.make_graph(g.nodes, "conv_integer",
                               [helper.make_tensor_value_info("x", TensorProto.UINT8, list(x.shape))],
