@@ -88,16 +88,13 @@ def weight_view(kernels, p: ConvParams, b_w: int, spec: NestedSpec) -> np.ndarra
 
 def conv_acc(kernels, layer: Conv, p: ConvParams, x: np.ndarray, b_w: int, b_a: int, x_signed: bool,
              spec: NestedSpec) -> np.ndarray:
-    """Step 1: acc = Σ view_bw(W)·view_ba(A) (checked by the caller, with steps 2-3). At b_a = N the view is
-    the identity: the kernel then checks A's master-code range in its packing pass (x_range)."""
+    """Step 1: acc = Σ view_bw(W)·view_ba(A) (checked by the caller, with steps 2-3). The kernels take A's
+    view (x_view) in their packing pass, with view's master-code range check."""
     wv = weight_view(kernels, p, b_w, spec)
-    if b_a == spec.n_bits:
-        av, x_range = x, spec.code_range(x_signed)
-    else:
-        av, x_range = kernels.view(x, b_a, x_signed, spec), None
+    x_view = (b_a, x_signed, spec)
     if layer.kind == "linear":
-        return kernels.linear_acc(av.reshape(av.shape[0], -1), wv, x_range)[:, :, None, None]
-    return kernels.conv2d_acc(av, wv, layer.stride, layer.padding, x_range)
+        return kernels.linear_acc(x.reshape(x.shape[0], -1), wv, x_view)[:, :, None, None]
+    return kernels.conv2d_acc(x, wv, layer.stride, layer.padding, x_view)
 
 
 def check_wide(layer: Conv, bounds, b_w: int, b_a: int, spec: NestedSpec) -> None:

@@ -251,28 +251,34 @@ _gemm_dot64 = _make_gemm_dot(nb.int64)
 
 # ---- packing ---------------------------------------------------------------------------------------------
 @nb.njit(parallel=True, cache=True)
-def _to_nhwc(x, offset, pad, out):
-    """out[b, h + pad, w + pad, c] = x[b, c, h, w] + offset, border = offset (a zero code, shifted).
-    Returns (min, max) of x: the operand bounds, scanned while packing."""
+def _to_nhwc(x, k, lo_b, hi_b, offset, pad, out):
+    """out[b, h + pad, w + pad, c] = v(x[b, c, h, w]) + offset, border = offset (a zero code, shifted), with
+    v(q) = q for k = 0 and v(q) = clip((q + 2^(k-1)) >> k, lo_b, hi_b) for k > 0 (the nested view).
+    Returns (min x, max x, min v, max v): the operand bounds, scanned while packing."""
     n_img, ch, hh, ww = x.shape
-    lows = np.empty(n_img * hh, np.int64)
-    highs = np.empty(n_img * hh, np.int64)
+    bounds = np.empty((n_img * hh, 4), np.int64)
+    half = (np.int64(1) << (k - 1)) if k > 0 else np.int64(0)
     for t in nb.prange(n_img * hh):
         b, h = t // hh, t % hh
-        lo, hi = np.int64(x[b, 0, h, 0]), np.int64(x[b, 0, h, 0])
+        q0 = np.int64(x[b, 0, h, 0])
+        lo, hi = q0, q0
+        v0 = min(max((q0 + half) >> k, lo_b), hi_b) if k > 0 else q0
+        vlo, vhi = v0, v0
         for c in range(ch):
             for w in range(ww):
-                v = np.int64(x[b, c, h, w])
-                lo, hi = min(lo, v), max(hi, v)
+                q = np.int64(x[b, c, h, w])
+                lo, hi = min(lo, q), max(hi, q)
+                v = min(max((q + half) >> k, lo_b), hi_b) if k > 0 else q
+                vlo, vhi = min(vlo, v), max(vhi, v)
                 out[b, h + pad, w + pad, c] = v + offset
-        lows[t], highs[t] = lo, hi
+        bounds[t, 0], bounds[t, 1], bounds[t, 2], bounds[t, 3] = lo, hi, vlo, vhi
     if pad > 0:
         for b in nb.prange(n_img):
             out[b, :pad] = offset
             out[b, hh + pad:] = offset
             out[b, :, :pad] = offset
             out[b, :, ww + pad:] = offset
-    return lows.min(), highs.max()
+    return bounds[:, 0].min(), bounds[:, 1].max(), bounds[:, 2].min(), bounds[:, 3].max()
 
 
 @nb.njit(parallel=True, cache=True)
@@ -393,14 +399,15 @@ def _scratch(slot: int, shape: tuple, dtype) -> np.ndarray:
     return buffers[slot][:nbytes].view(dtype).reshape(shape)
 
 
-def _packed(x, w, padding, kh, kw, stride, oh, ow, depth, x_dtype, w_dtype, offset):
-    """(weights (Mp, Kp), their bounds and row sums, im2col (B, Pp, Kp), x bounds) in the given dtypes.
-    The im2col lives in per-thread scratch memory: valid until the next call."""
+def _packed(x, w, padding, kh, kw, stride, oh, ow, depth, x_dtype, w_dtype, offset, view_args):
+    """(weights (Mp, Kp), their bounds and row sums, im2col (B, Pp, Kp) of v(x) (see _to_nhwc; view_args =
+    (k, lo_b, hi_b)), x's and v(x)'s bounds) in the given dtypes. The im2col lives in per-thread scratch
+    memory: valid until the next call."""
     n_img, ch, hh, ww = x.shape
     kp = _round_up(ch * kh * kw, depth)
     wp, w_bounds, row_sums = _pack_weight_matrix(w, kp, w_dtype)
     xp = _scratch(0, (n_img, hh + 2 * padding, ww + 2 * padding, ch), x_dtype)
-    x_lo, x_hi = _parallel_if(xp.size, _to_nhwc, x, offset, padding, xp)
+    x_lo, x_hi, v_lo, v_hi = _parallel_if(xp.size, _to_nhwc, x, *view_args, offset, padding, xp)
     pp = _round_up(oh * ow, TILE_P)
     if kh == kw == stride == 1 and padding == 0 and kp == ch and pp == hh * ww:
         cols = xp.reshape(n_img, pp, kp)  # a 1×1 stride-1 conv: NHWC already is the im2col
@@ -408,27 +415,36 @@ def _packed(x, w, padding, kh, kw, stride, oh, ow, depth, x_dtype, w_dtype, offs
         cols = _scratch(1, (n_img, pp, kp), x_dtype)
         cols[:, oh * ow:] = 0
         _parallel_if(cols.size, _im2col, xp, kh, kw, stride, oh, ow, cols)
-    return wp, w_bounds, row_sums, cols, (int(x_lo), int(x_hi))
+    return wp, w_bounds, row_sums, cols, (int(x_lo), int(x_hi)), (int(v_lo), int(v_hi))
 
 
-def _conv_gemm(x, w, stride, padding, oh, ow, route, x_range=None):
-    """acc[b, m, p] = Σ_k W[m, k] · im2col(X_b)[k, p] as int64 (B, M, OH, OW) through `route`.
+def _conv_gemm(x, w, stride, padding, oh, ow, route, x_view=None):
+    """acc[b, m, p] = Σ_k W[m, k] · im2col(v(X_b))[k, p] as int64 (B, M, OH, OW) through `route`, with v the
+    nested view given by x_view = (bits, signed, spec) (x are then master codes, range-checked) or the
+    identity.
 
     Operands are packed for the VNNI route first (bytes), scanning their bounds on the way; when the bounds
     rule that route out (or `route` asks for 'dot') they are packed again for the dot route."""
     n_img, mm = x.shape[0], w.shape[0]
     if x.size == 0 or w.size == 0:
-        kernels_ref.check_x_range(x, x_range)
+        if x_view is not None:
+            primitives.view(x, *x_view)
         return np.zeros((n_img, mm, oh, ow), np.int64)
+    view_args = (0, 0, 0)
+    if x_view is not None:
+        bits, signed, spec = x_view
+        view_args = (spec.n_bits - spec.check_width(bits, "bits"), *spec.code_range(signed, bits))
     geometry = (padding, w.shape[2], w.shape[3], stride, oh, ow)
     offset = 0
-    wp, w_bounds, row_sums, cols, x_bounds = _packed(x, w, *geometry, VNNI_DEPTH, np.uint8, np.int8, 0)
-    kernels_ref.check_x_range(np.array(x_bounds), x_range)  # the bounds scanned while packing
+    wp, w_bounds, row_sums, cols, q_bounds, x_bounds = _packed(x, w, *geometry, VNNI_DEPTH, np.uint8, np.int8, 0,
+                                                               view_args)
+    if x_view is not None:  # the master codes, scanned while packing: view's range check
+        primitives.check_range(np.array(q_bounds), *spec.code_range(signed), what="master code")
     route = pick_route(x_bounds, w_bounds, route)
     if route == "vnni":
         if not _fits(x_bounds, U8_RANGE):  # a signed operand: x + 128 in [0, 255]
             offset = -S8_RANGE[0]
-            wp, _, row_sums, cols, _ = _packed(x, w, *geometry, VNNI_DEPTH, np.uint8, np.int8, offset)
+            wp, _, row_sums, cols, _, _ = _packed(x, w, *geometry, VNNI_DEPTH, np.uint8, np.int8, offset, view_args)
         gemm = _gemm_vnni
         chunk = chunk_length((x_bounds[0] + offset, x_bounds[1] + offset), w_bounds, VNNI_DEPTH)
     else:
@@ -437,7 +453,7 @@ def _conv_gemm(x, w, stride, padding, oh, ow, route, x_range=None):
             dtype, gemm = np.int16, _gemm_dot32
         else:  # int64 partial sums: exact while |Σ| < 2^63
             dtype, gemm = np.int64, _gemm_dot64
-        wp, _, row_sums, cols, _ = _packed(x, w, *geometry, DOT_DEPTH, dtype, dtype, 0)
+        wp, _, row_sums, cols, _, _ = _packed(x, w, *geometry, DOT_DEPTH, dtype, dtype, 0, view_args)
         if gemm is _gemm_dot64:
             chunk = wp.shape[1]
     kp, pp = wp.shape[1], cols.shape[1]
@@ -453,26 +469,26 @@ def _conv_gemm(x, w, stride, padding, oh, ow, route, x_range=None):
 
 
 # ---- public kernels --------------------------------------------------------------------------------------
-def conv2d_acc(x, w, stride: int, padding: int, x_range=None, route: str | None = None) -> np.ndarray:
+def conv2d_acc(x, w, stride: int, padding: int, x_view=None, route: str | None = None) -> np.ndarray:
     """Exact conv accumulator (groups = 1, zero padding), int64 (B, M, OH, OW):
 
         acc[b, m, i, j] = Σ_{c, u, v} w[m, c, u, v] · xpad[b, c, i·stride + u, j·stride + v]
 
-    Same result as kernels_ref.conv2d_acc. `x_range` = (lo, hi): x are full-width master codes checked
-    against that range (ArithmeticOverflow "master code", as view) with the bounds the packing pass scans
-    anyway, sparing a separate view pass. `route` ("vnni" | "dot") forces a GEMM route (tests); by default
-    the fastest exact one for the operand bounds is used (module docstring).
+    Same result as kernels_ref.conv2d_acc. `x_view` = (bits, signed, spec): x are master codes and the sum
+    takes view_bits(x) (same result and errors as view), computed in the packing pass instead of a separate
+    one. `route` ("vnni" | "dot") forces a GEMM route (tests); by default the fastest exact one for the
+    operand bounds is used (module docstring).
     """
     x, w, stride, padding, (oh, ow) = check_conv_args(x, w, stride, padding)
-    return _conv_gemm(x, w, stride, padding, oh, ow, route, x_range)
+    return _conv_gemm(x, w, stride, padding, oh, ow, route, x_view)
 
 
-def linear_acc(x, w, x_range=None, route: str | None = None) -> np.ndarray:
+def linear_acc(x, w, x_view=None, route: str | None = None) -> np.ndarray:
     """Exact fully connected accumulator, int64 (B, M):  acc[b, m] = Σ_k w[m, k] · x[b, k]
-    (the conv GEMM with one 1×1 pixel per row of x; `x_range` as in conv2d_acc)."""
+    (the conv GEMM with one 1×1 pixel per row of x; `x_view` as in conv2d_acc)."""
     x, w = check_linear_args(x, w)
     n, k = x.shape
-    acc = _conv_gemm(x.reshape(n, k, 1, 1), w.reshape(w.shape[0], k, 1, 1), 1, 0, 1, 1, route, x_range)
+    acc = _conv_gemm(x.reshape(n, k, 1, 1), w.reshape(w.shape[0], k, 1, 1), 1, 0, 1, 1, route, x_view)
     return acc.reshape(n, w.shape[0])
 
 

@@ -87,23 +87,22 @@ def check_shift(s) -> int:
 
 
 # ---- kernels -------------------------------------------------------------------------------------------------
-def check_x_range(x: np.ndarray, x_range) -> None:
-    """With x_range = (lo, hi): raise ArithmeticOverflow ("master code", as view does) unless x lies in it."""
-    if x_range is not None:
-        primitives.check_range(x, *x_range, what="master code")
+def viewed(x: np.ndarray, x_view) -> np.ndarray:
+    """view(x, *x_view) when x_view = (bits, signed, spec) is given, else x."""
+    return x if x_view is None else primitives.view(x, *x_view)
 
 
-def conv2d_acc(x, w, stride: int, padding: int, x_range=None) -> np.ndarray:
+def conv2d_acc(x, w, stride: int, padding: int, x_view=None) -> np.ndarray:
     """Exact conv accumulator (groups = 1, zero padding), int64 (B, M, OH, OW):
 
         acc[b, m, i, j] = Σ_{c, u, v} w[m, c, u, v] · xpad[b, c, i·stride + u, j·stride + v]
 
     with xpad = x padded by `padding` zeros on each spatial side, OH = floor((H + 2p - kh) / stride) + 1.
-    Computed as im2col + int64 matmul: no float anywhere. `x_range` = (lo, hi): x are full-width master
-    codes (their view at k = 0 is x itself) checked against that range, as view would.
+    Computed as im2col + int64 matmul: no float anywhere. `x_view` = (bits, signed, spec): x are master
+    codes and the sum takes view(x, bits, signed, spec) instead.
     """
     x, w, stride, padding, (oh, ow) = check_conv_args(x, w, stride, padding)
-    check_x_range(x, x_range)
+    x = viewed(x, x_view)
     m, c, kh, kw = w.shape
     xp = np.pad(x.astype(np.int64), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
@@ -113,11 +112,11 @@ def conv2d_acc(x, w, stride: int, padding: int, x_range=None) -> np.ndarray:
     return np.ascontiguousarray(acc.reshape(x.shape[0], oh, ow, m).transpose(0, 3, 1, 2))
 
 
-def linear_acc(x, w, x_range=None) -> np.ndarray:
+def linear_acc(x, w, x_view=None) -> np.ndarray:
     """Exact fully connected accumulator, int64 (B, M):  acc[b, m] = Σ_k w[m, k] · x[b, k]
-    (`x_range` as in conv2d_acc)."""
+    (`x_view` as in conv2d_acc)."""
     x, w = check_linear_args(x, w)
-    check_x_range(x, x_range)
+    x = viewed(x, x_view)
     return x.astype(np.int64) @ w.astype(np.int64).T
 
 

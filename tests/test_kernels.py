@@ -92,18 +92,37 @@ def test_conv_wide_operands_take_the_int64_path_exactly(route):
     assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1), expect)
 
 
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("bits", WIDTHS)
+@pytest.mark.parametrize("x_signed", [False, True])
+def test_conv_takes_the_view_while_packing(route, bits, x_signed):
+    """x_view = (b, signed, spec): master codes in, Σ w · view_b(x) out, as view then conv."""
+    rng = np.random.default_rng(bits)
+    lo, hi = S.code_range(x_signed)
+    q = rng.integers(lo, hi + 1, (2, 8, 6, 5))
+    w = codes(rng, (4, 8, 3, 3), bits, True)
+    want = ref.conv2d_acc(view(q, bits, x_signed, S), w, 2, 1)
+    assert np.array_equal(nbk.conv2d_acc(q, w, 2, 1, x_view=(bits, x_signed, S), route=route), want)
+    assert np.array_equal(ref.conv2d_acc(q, w, 2, 1, x_view=(bits, x_signed, S)), want)
+    qf, wf = q.reshape(2, -1), w.reshape(4, -1)[:, :8].repeat(30, axis=1)
+    assert np.array_equal(nbk.linear_acc(qf, wf, x_view=(bits, x_signed, S), route=route),
+                          ref.linear_acc(view(qf, bits, x_signed, S), wf))
+
+
 @pytest.mark.parametrize("impl", [nbk, ref], ids=["numba", "numpy"])
-def test_x_range_checks_master_codes_like_view(impl):
+def test_x_view_checks_master_codes_like_view(impl):
     x = np.zeros((1, 2, 4, 4), np.int64)
     w = np.ones((3, 2, 3, 3), np.int64)
     x[0, 1, 2, 3] = 256
     with pytest.raises(ArithmeticOverflow, match=r"master code: value 256 outside \[0, 255\]"):
-        impl.conv2d_acc(x, w, 1, 1, x_range=S.code_range(False))
+        impl.conv2d_acc(x, w, 1, 1, x_view=(8, False, S))
+    with pytest.raises(ArithmeticOverflow, match=r"master code: value 256 outside \[0, 255\]"):
+        impl.conv2d_acc(x, w, 1, 1, x_view=(4, False, S))
     x[0, 1, 2, 3] = -129
     with pytest.raises(ArithmeticOverflow, match=r"master code: value -129 outside \[-128, 127\]"):
-        impl.linear_acc(x.reshape(1, -1), np.ones((2, 32), np.int64), x_range=S.code_range(True))
-    x[0, 1, 2, 3] = 255
-    assert np.array_equal(impl.conv2d_acc(x, w, 1, 1, x_range=S.code_range(False)), ref.conv2d_acc(x, w, 1, 1))
+        impl.linear_acc(x.reshape(1, -1), np.ones((2, 32), np.int64), x_view=(8, True, S))
+    with pytest.raises(ValueError, match="bits"):
+        impl.conv2d_acc(x, w, 1, 1, x_view=(1, True, S))
 
 
 def test_host_with_vnni_uses_it_for_byte_operands():
