@@ -122,3 +122,12 @@ def test_train_cli_on_cifar10_binary_batches_with_custom_candidates(tmp_path):
     model = load_model(out / "model.safetensors")
     assert model.spec.candidates == (2, 5, 8) and model.network.input_shape == (3, 32, 32)
     assert model.controller.network.num_classes == 3 * len(model.network.switchable_layers)
+
+
+def test_calibrated_logit_ranges_leave_room_for_the_controller(net):
+    """A fresh controller's logits are tiny; their range is floored (train.calibrate.MIN_LOGIT_RANGE) so that
+    trained logits do not saturate and tie at the clamp (argmax would then pick the narrowest width)."""
+    from train.calibrate import MIN_LOGIT_RANGE
+    top = DEFAULT_SPEC.logit_range[1]
+    assert float(net.controller.conv("fc2").out_step.detach()) * top == pytest.approx(MIN_LOGIT_RANGE, rel=1e-6)
+    assert float(net.backbone.conv("fc").out_step.detach()) * top >= MIN_LOGIT_RANGE * (1 - 1e-6)

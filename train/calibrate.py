@@ -4,7 +4,9 @@ A float forward of the BN-folded network (no quantization) records every tensor;
     Δ_input    = max |x| / (2^(N−1) − 1)                           signed input codes
     Δ_w[c]     = max |W[c]| / (2^(N−1) − 1)                        per output channel
     Δ_act      = P_p(act) / (2^N − 1)                              ReLU outputs and pools, percentile p
-    Δ_logits   = HEADROOM · max |logits| / (2^(logit_bits−1) − 1)
+    Δ_logits   = max(HEADROOM · max |logits|, MIN_LOGIT_RANGE) / (2^(logit_bits−1) − 1)
+The floor on the logit range matters for the controller: its logits are tiny at initialization and grow in
+training; saturated logits would tie at the clamp and argmax would pick the narrowest width.
 The controller is calibrated the same way on the controller-input activations.
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ from golden.ir import INPUT, Conv, GlobalAvgPool, MaxPool
 from .nested import NestedNet, QSequential
 
 LOGIT_HEADROOM = 4.0
+MIN_LOGIT_RANGE = 32.0   # float logits of at least ±32 fit (softmax is saturated long before)
 MIN_STAT = 1e-6          # floor for a statistic of an all-zero tensor or channel
 SAMPLE = 1 << 20         # percentile from at most this many elements
 
@@ -65,8 +68,8 @@ def calibrate_sequential(seq: QSequential, x: torch.Tensor, percentile: float) -
             if op.output_kind == "act":
                 conv.log_out_step.fill_(float(torch.log(torch.tensor(_percentile(y, percentile) / a_max))))
             elif op.output_kind == "logits":
-                top = max(float(y.abs().max()), MIN_STAT)
-                conv.log_out_step.fill_(float(torch.log(torch.tensor(LOGIT_HEADROOM * top / l_max))))
+                top = max(LOGIT_HEADROOM * float(y.abs().max()), MIN_LOGIT_RANGE)
+                conv.log_out_step.fill_(float(torch.log(torch.tensor(top / l_max))))
         elif isinstance(op, GlobalAvgPool):
             seq.gap(op.name).log_out_step.fill_(float(torch.log(torch.tensor(_percentile(y, percentile) / a_max))))
     return tensors
