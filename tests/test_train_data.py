@@ -1,6 +1,7 @@
 """train/data.py and safe_pickle.py: digits split, CIFAR-10 binary and python batches, malicious pickles."""
 import os
 import pickle
+import struct
 
 import numpy as np
 import pytest
@@ -101,6 +102,29 @@ def test_builtins_eval_and_object_arrays_are_refused():
         safe_load(pickle.dumps(EvalReduce()))
     with pytest.raises(UnsafePickleError, match="object-dtype"):
         safe_load(pickle.dumps(np.array([1, "a"], dtype=object)))
+
+
+def _global(module, name):
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def test_direct_ndarray_call_cannot_forge_object_pointers():
+    """ndarray((1,), dtype("O8"), bytearray(b"AAAAAAAA")) would be an object array whose element is the pointer
+    0x4141414141414141; the SETITEM after it would decref that address (a segfault before the fix)."""
+    object_dtype = _global("numpy", "dtype") + b"X\x02\x00\x00\x00O8\x89\x88\x87R"   # dtype("O8", False, True)
+    writable = b"\x96" + struct.pack("<Q", 8) + b"AAAAAAAA"                          # BYTEARRAY8
+    forged = _global("numpy", "ndarray") + b"K\x01\x85" + object_dtype + writable + b"\x87R"
+    with pytest.raises(UnsafePickleError, match="numpy.ndarray directly"):
+        safe_load(b"\x80\x05" + forged + b"K\x00K\x01s.")                           # forged[0] = 1
+
+
+def test_self_referencing_and_deep_containers_load():
+    loop = []
+    loop.append(loop)
+    back = safe_load(pickle.dumps({b"a": loop, b"x": np.arange(2)}))
+    assert back[b"a"][0] is back[b"a"]
+    deep = b"\x80\x02" + b"]" * 100_000 + b"a" * 99_999 + b"."                    # 100,000 nested lists
+    assert isinstance(safe_load(deep), list)
 
 
 def test_plain_containers_and_arrays_round_trip():
