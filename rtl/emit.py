@@ -94,7 +94,7 @@ def write_rtl(cfg: RtlConfig, out_dir: str | os.PathLike) -> dict:
         "generator": "dqt-hw rtl", "generator_version": GENERATOR_VERSION, "amaranth_version": amaranth.__version__,
         "top": TOP_NAME, "config": cfg.to_dict(),
         "fault": None if cfg.fault is None else {"name": cfg.fault, "effect": FAULTS[cfg.fault]},
-        "tile_cycles": {"formula": "os_tile_cycles = (R + C + K - 2) + (R + 1)  (sim/tile.py)",
+        "tile_cycles": {"formula": "os_fold_cycles(R, C, K) + os_readout_cycles(R, C)  (sim/tile.py)",
                         "readout_cycles": os_readout_cycles(r, c), "at_k_max": os_tile_cycles(r, c, cfg.k_max)},
         "clock": "clk, rising edge; rst synchronous, active high",
         "ports": port_table(cfg),

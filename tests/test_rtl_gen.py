@@ -13,7 +13,7 @@ from rtl.emit import MANIFEST_FILE, TOP_NAME, VERILOG_FILE, WAIVER_FILE, write_r
 from rtl.lint import iverilog_compile, verilator_lint
 from rtl.params import config_from_options
 from rtl.stats import classify_modules, gate_equivalents
-from sim.tile import os_readout_cycles
+from sim.tile import os_tile_cycles
 
 
 def generate(tmp_path, pe, **kw):
@@ -38,7 +38,7 @@ def test_generate_shapes_and_manifest(tmp_path, pe, n_bits, acc_bits, k_max):
     assert ports["out_data"]["width"] == cfg.cols * max(acc_bits, 16) and ports["out_data"]["direction"] == "output"
     assert ports["r_data"]["width"] == cfg.cols * acc_bits and ports["p_bias"]["width"] == acc_bits
     assert ports["w_addr"]["width"] == max(1, (k_max - 1).bit_length())
-    assert 2 ** ports["cycles"]["width"] > cfg.rows + cfg.cols + k_max - 2 + os_readout_cycles(cfg.rows, cfg.cols)
+    assert 2 ** ports["cycles"]["width"] > os_tile_cycles(cfg.rows, cfg.cols, k_max)
     source = text.decode()
     assert re.search(rf"^module {TOP_NAME}\(", source, re.M)
     kinds = {kind: sum(len(g) for g in groups) for kind, groups in classify_modules(source).items()}
