@@ -96,11 +96,6 @@ class RtlConfig:
         return bits_for(self.spec.max_align_shift)
 
     @property
-    def product_bits(self) -> int:
-        """Signed (N+1)×(N+1) product width 2(N+1)."""
-        return 2 * self.operand_bits
-
-    @property
     def acc_bits(self) -> int:
         """PE accumulator width: ACC_BITS (2N under fault narrow_acc)."""
         return 2 * self.spec.n_bits if self.fault == "narrow_acc" else self.spec.acc_bits
