@@ -12,6 +12,7 @@ from amaranth.hdl import Shape
 from amaranth.back import verilog
 from amaranth.lib.wiring import In
 
+from golden.atomic import atomic_write_bytes
 from sim.tile import os_readout_cycles, os_tile_cycles
 
 from .params import FAULTS, RtlConfig
@@ -75,20 +76,14 @@ def lint_waivers() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def write_rtl(cfg: RtlConfig, out_dir: str | os.PathLike) -> dict:
     """Write dqt_top.v and manifest.json into `out_dir` (created if needed); returns the manifest."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     text = generate_verilog(cfg).encode()
-    _write_atomic(out / VERILOG_FILE, text)
+    atomic_write_bytes(out / VERILOG_FILE, text)
     waivers = lint_waivers().encode()
-    _write_atomic(out / WAIVER_FILE, waivers)
+    atomic_write_bytes(out / WAIVER_FILE, waivers)
     r, c = cfg.rows, cfg.cols
     manifest = {
         "generator": "dqt-hw rtl", "generator_version": GENERATOR_VERSION, "amaranth_version": amaranth.__version__,
@@ -102,5 +97,5 @@ def write_rtl(cfg: RtlConfig, out_dir: str | os.PathLike) -> dict:
                   for name, data in ((VERILOG_FILE, text), (WAIVER_FILE, waivers))],
         "lint": f"verilator --lint-only -Wall {WAIVER_FILE} {VERILOG_FILE} --top-module {TOP_NAME}",
     }
-    _write_atomic(out / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
+    atomic_write_bytes(out / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
     return manifest

@@ -22,6 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from golden.atomic import atomic_write_bytes
+
 from .emit import TOP_NAME, VERILOG_FILE, generate_verilog
 from .params import RtlConfig
 
@@ -165,8 +167,9 @@ def write_stats(cfg: RtlConfig, out_dir: str | os.PathLike, progress=print) -> d
                                 "output_units_vs_pe_array": round(by_kind["output_unit"]["ge_total"] / pe_ge, 4)},
     }
     report["markdown"] = stats_markdown(report)
-    (out / "stats.json").write_text(json.dumps({k: v for k, v in report.items() if k != "markdown"}, indent=2) + "\n")
-    (out / "stats.md").write_text(report["markdown"])
+    atomic_write_bytes(out / "stats.json",
+                       (json.dumps({k: v for k, v in report.items() if k != "markdown"}, indent=2) + "\n").encode())
+    atomic_write_bytes(out / "stats.md", report["markdown"].encode())
     return report
 
 
