@@ -1,13 +1,15 @@
 """OutputUnit: align, bias, fused requant with residual, clamp (DESIGN.md §1 steps 2-4; purely combinational).
 
-    acc' = acc << align                      align = (N - b_w) + (N - b_a)      (ACC bits, exact when in range)
-    x    = acc' + bias                                                          (ACC bits)
+    acc' = acc << align                      align = (N - b_w) + (N - b_a)      (ACC bits, wraps silently)
+    x    = acc' + bias                                                          (ACC bits, wraps silently)
     t    = x·m + res_en·r·m_r + 2^(s'-1)     s' = min(s, ACC+M+1), 2^(s'-1) = 0 for s' = 0   (ACC+M+2 bits)
     q    = t >> s'                           arithmetic (flooring): one rounding, half-up
     y    = clamp(q, lo, hi)                  mode relu [0, 2^N-1] | signed [-2^(N-1), 2^(N-1)-1] | logits signed L bits
     y    = x                                 mode wide (downsample convs: acc' + bias, no requant)
     clamped = 1 when q lay outside [lo, hi] (requant modes only)
 
+acc' and x keep their low ACC bits where golden raises: the exporter / driver guarantees they fit
+(docs/rtl.md, Overflow contract).
 Saturating s at ACC+M+1 is exact: |x·m + r·m_r| < 2^(ACC+M), so any s >= ACC+M+1 rounds to 0 either way.
 """
 from __future__ import annotations
