@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 import time
 from pathlib import Path
+
+from golden.atomic import atomic_path, atomic_write_bytes
 
 from .designs import generate, rtl_config
 from .runner import bench_env, build, run_bench
@@ -47,15 +48,11 @@ def long_run(model: str, seed: int, out: Path) -> dict:
 def _write(out: Path, summary: dict, layers: list[dict]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     fields = ["bench", "b_w", "b_a", "tiles", "tile_cycles", "load_cycles", "vectors", "mismatches", "seconds"]
-    tmp = out / "layers.csv.tmp"
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(out / "layers.csv") as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
         w.writerows(layers)
-    os.replace(tmp, out / "layers.csv")
-    tmp = out / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    os.replace(tmp, out / "summary.json")
+    atomic_write_bytes(out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     import matplotlib
 
     matplotlib.use("Agg")
@@ -72,7 +69,8 @@ def _write(out: Path, summary: dict, layers: list[dict]) -> None:
     ax.set_title(f"{summary['model']} through the RTL ({summary['simulator']}): {summary['wall_s']} s, "
                  f"{summary['mismatches']} mismatches")
     fig.tight_layout()
-    fig.savefig(out / "layers.png", dpi=100)
+    with atomic_path(out / "layers.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
 
 
