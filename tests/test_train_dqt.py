@@ -69,14 +69,20 @@ def test_joint_loss_has_every_term_and_reaches_every_parameter(net):
 
 
 def test_static_widths_change_only_the_views(net):
-    """A width switch keeps every multiplier, shift and bias: only the views and the align shift change."""
+    """A width switch keeps every multiplier, shift and bias: only the views and the align shift change.
+    Each width gets its own cache, so the integers are computed afresh for each."""
     codes = net.input_codes(torch.rand(2, 1, 8, 8))
-    cache = {}
-    net(codes, widths=uniform_widths(net, 8), cache=cache)
-    before = {k: (p.multipliers.shift if p.multipliers else None, p.bias.clone()) for k, p in cache.items()}
-    net(codes, widths=uniform_widths(net, 2), cache=cache)
-    assert {k: (p.multipliers.shift if p.multipliers else None) for k, p in cache.items()} == \
-        {k: v[0] for k, v in before.items()}
+    caches = {8: {}, 2: {}}
+    for bits, cache in caches.items():
+        net(codes, widths=uniform_widths(net, bits), cache=cache)
+
+    def integers(p):
+        mul = p.multipliers
+        req = None if mul is None else (mul.m.tolist(), None if mul.m_r is None else mul.m_r.tolist(), mul.shift)
+        return req, p.bias.flatten().tolist()
+
+    assert set(caches[8]) == {layer.name for layer in net.network.layers}
+    assert {k: integers(p) for k, p in caches[8].items()} == {k: integers(p) for k, p in caches[2].items()}
 
 
 def test_config_validation_names_the_field():
