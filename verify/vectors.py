@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from golden.primitives import align_shift
 from golden.spec import MAX_SHIFT, NestedSpec
 
 from .models import mode_range
@@ -38,7 +39,7 @@ def random_output_vector(rng: np.random.Generator, spec: NestedSpec, mode: str |
                          res_en: bool | None = None) -> OutputVector:
     n, acc_bits = spec.n_bits, spec.acc_bits
     b_w, b_a = (int(b) for b in rng.integers(2, n + 1, size=2))
-    align = (n - b_w) + (n - b_a)
+    align = align_shift(b_w, b_a, spec)
     acc = log_uniform(rng, acc_bits - 1 - align)
     bias = log_uniform(rng, acc_bits - 2)
     if not _fits((acc << align) + bias, acc_bits):
@@ -76,7 +77,7 @@ def corner_output_vectors(rng: np.random.Generator, spec: NestedSpec) -> list[Ou
                               (acc_hi, m_max, MAX_SHIFT), (acc_hi, 0, 3), (acc_lo, 1, acc_bits - 1)):
                 out.append(OutputVector(acc, n, n, 0, m, s, acc_lo if res_en else acc_hi, m_max, res_en, mode))
             for b in range(2, n + 1):  # largest acc each align allows, with a bias pushing to the edge
-                align = 2 * (n - b)
+                align = align_shift(b, b, spec)
                 a_max = (1 << (acc_bits - 1 - align)) - 1
                 out.append(OutputVector(a_max, b, b, acc_hi - (a_max << align), 1, align, 1, 1, res_en, mode))
                 out.append(OutputVector(-a_max - 1, b, b, 0, 1, align, -1, 1, res_en, mode))

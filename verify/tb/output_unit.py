@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from cocotb.triggers import Timer
 
+from golden.primitives import align_shift
+
 from ..manifest import DutParams
 
 
@@ -30,10 +32,10 @@ class OutputUnitDriver:
         self.dut, self.p = dut, params
 
     async def apply(self, v: OutputVector) -> None:
-        ports, dut, n = self.p.ports, self.dut, self.p.spec.n_bits
+        ports, dut = self.p.ports, self.dut
         for name in ("acc", "bias", "m", "s", "r", "m_r"):
             getattr(dut, name).value = ports[name].encode(getattr(v, name))
-        dut.align.value = (n - v.b_w) + (n - v.b_a)
+        dut.align.value = align_shift(v.b_w, v.b_a, self.p.spec)
         dut.res_en.value = int(v.res_en)
         dut.mode.value = self.p.out_modes[v.mode]
         await Timer(1, "ns")
