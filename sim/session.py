@@ -17,7 +17,7 @@ from .simulate import NetworkSim, simulate_network, simulate_workload
 from .topology_csv import read_topology_csv
 
 
-CONFIG_OPTIONS = ("rows", "cols", "dataflow", "pe_mode", "layout", "weight_sram_kib", "act_sram_kib", "out_sram_kib",
+CONFIG_OPTIONS = ("dataflow", "pe_mode", "layout", "weight_sram_kib", "act_sram_kib", "out_sram_kib",
                   "dram_bytes_per_cycle", "clock_mhz")
 
 
@@ -33,6 +33,8 @@ def make_config(pe: str = "16x16", dataflow: str = "os", pe_mode: str = "fixed",
                                    clock_mhz=clock_mhz, spec=spec)
     except (ValueError, TypeError) as e:
         field = str(e).split(" ", 1)[0]
+        if field in ("rows", "cols"):  # both come from --pe
+            raise type(e)(f"--pe {pe!r}: {e}") from e
         if field in CONFIG_OPTIONS:
             raise type(e)(f"--{field.replace('_', '-')}: {e}") from e
         raise

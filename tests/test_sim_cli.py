@@ -21,6 +21,7 @@ def invoke(*args):
 @pytest.mark.parametrize("args, option", [
     (["--pe", "0x16"], "--pe"),
     (["--pe", "16"], "--pe"),
+    (["--pe", "2000x16"], "--pe"),  # beyond ArrayConfig's MAX_DIM: named --pe, not the field "rows"
     (["--dataflow", "rs"], "--dataflow"),
     (["--pe-mode", "serial"], "--pe-mode"),
     (["--layout", "tiled"], "--layout"),
