@@ -98,8 +98,8 @@ def merge_summary(path: Path, report: dict) -> dict:
 
 
 def merge_layers_csv(path: Path, report: dict) -> None:
-    """Add the hardware columns (prefixed nothing; LAYER_FIELDS and bitops when missing) to layers.csv, matched
-    by the "name" column; without an existing file, write one with every simulator column."""
+    """Add the hardware columns (LAYER_FIELDS, and bitops when missing) to layers.csv, matched by the "name"
+    column; without an existing file, write one with every simulator column."""
     path = Path(path)
     hw = {row["name"]: row for row in report["layers"]}
     if path.is_file():
