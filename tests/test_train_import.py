@@ -85,6 +85,19 @@ def test_wrong_arch_shape_mismatch_is_named(tmp_path):
         import_checkpoint(tmp_path / "s.pt", "resnet18", tmp_path / "x.safetensors", calib_count=1)
 
 
+def test_calibration_arrays_of_the_wrong_shape_are_named(tmp_path):
+    ckpt, _ = _checkpoint(tmp_path, "resnet18")
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    np.save(calib / "a.npy", np.zeros((2, 3, 32, 32), np.float32))
+    np.save(calib / "b.npy", np.zeros((3, 16, 16), np.float32))
+    with pytest.raises(ValueError, match=r"b.npy: images of shape \(3, 16, 16\), but a.npy holds \(3, 32, 32\)"):
+        import_checkpoint(ckpt, "resnet18", tmp_path / "x.safetensors", calib=str(calib), input_size=32)
+    np.save(calib / "b.npy", np.zeros((32, 32), np.float32))
+    with pytest.raises(ValueError, match=r"b.npy: shape \(32, 32\), expected \(N, C, H, W\)"):
+        import_checkpoint(ckpt, "resnet18", tmp_path / "x.safetensors", calib=str(calib), input_size=32)
+
+
 class _Evil:
     def __reduce__(self):
         return (os.system, ("echo pwned > /dev/null",))

@@ -52,8 +52,8 @@ def load_state_dict(path) -> dict[str, torch.Tensor]:
 
 def build_float_model(state: dict[str, torch.Tensor], arch: ResNetArch) -> ResNet:
     """A float `ResNet` of `arch` (class count from fc.weight) loaded from `state`; clear errors on keys."""
-    if "fc.weight" not in state:
-        raise ValueError(f"checkpoint for {arch.name}: key 'fc.weight' missing")
+    if "fc.weight" not in state or state["fc.weight"].dim() != 2:
+        raise ValueError(f"checkpoint for {arch.name}: key 'fc.weight' missing or not 2-D (classes, features)")
     model = ResNet(arch.with_classes(int(state["fc.weight"].shape[0])))
     expected = model.state_dict()
     given = {k: v for k, v in state.items() if not k.endswith(IGNORED_SUFFIX)}
@@ -91,6 +91,11 @@ def _read_image_dir(directory: Path, count: int) -> torch.Tensor:
         arrays = []
         for p in npys:
             a = np.load(p, allow_pickle=False)
+            if a.ndim not in (3, 4):
+                raise ValueError(f"calibration array {p}: shape {a.shape}, expected (N, C, H, W) or (C, H, W)")
+            if arrays and a.shape[-3:] != arrays[0].shape[1:]:
+                raise ValueError(f"calibration array {p}: images of shape {a.shape[-3:]}, but "
+                                 f"{npys[0].name} holds {arrays[0].shape[1:]}")
             arrays.append(a[None] if a.ndim == 3 else a)
         return torch.from_numpy(np.concatenate(arrays)[:count].astype(np.float32))
     files = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:count]
