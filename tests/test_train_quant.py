@@ -58,6 +58,13 @@ def test_quantize_multipliers_fit_m_bits_with_the_largest_shift():
     assert np.array_equal(m, np.floor(ratios[0] * 2.0 ** s + 0.5).astype(np.int64))
 
 
+def test_quantize_multipliers_take_the_shift_whose_rounding_still_fits():
+    """ratio·2^20 = 65535.25 > m_max rounds to 65535 = m_max: s = 20 fits, although log2(m_max/ratio) < 20."""
+    ratio = 65535.25 / 2.0 ** 20
+    (m,), s = quantize_multipliers([np.array([ratio])], SPEC, "layer x")
+    assert (int(m[0]), s) == (SPEC.m_max, 20)
+
+
 def test_quantize_multipliers_names_the_layer_when_impossible():
     with pytest.raises(ValueError, match="layer big"):
         quantize_multipliers([np.array([1e6])], NestedSpec(m_bits=8), "layer big")

@@ -86,7 +86,7 @@ def quantize_multipliers(ratios: list[np.ndarray], spec: NestedSpec, where: str)
     if top == 0:
         s = MAX_SHIFT
     else:
-        s = min(MAX_SHIFT, max(0, math.floor(math.log2(spec.m_max / top))))
+        s = min(MAX_SHIFT, max(0, math.floor(math.log2(spec.m_max / top)) + 1))  # the loop steps down
     while s > 0 and max(float(np.floor(r * 2.0 ** s + 0.5).max()) for r in ratios) > spec.m_max:
         s -= 1
     ms = [np.floor(r * 2.0 ** s + 0.5).astype(np.int64) for r in ratios]
