@@ -20,8 +20,8 @@ Two exact routes:
 
 Exactness: every int32 lane holds a partial sum of products over a subset of one K-chunk, and int32
 addition is exact modulo 2^32, so a chunk's total is exact when its true value fits int32:
-K_chunk · max|X| · max|W| <= 2^31 - 1. The chunk length is derived from the actual operand bounds (the
-dtype range for 8-bit inputs, a scan otherwise); chunk totals are added in int64. With 8-bit operands
+K_chunk · max|X| · max|W| <= 2^31 - 1. The chunk length is derived from the actual operand bounds (scanned
+while packing, padding's zero code included); chunk totals are added in int64. With 8-bit operands
 (|X| <= 255, |W| <= 128) a chunk is 65 792 terms, longer than any ResNet reduction.
 """
 from __future__ import annotations
@@ -440,6 +440,9 @@ def _conv_gemm(x, w, stride, padding, oh, ow, route, x_view=None):
                                                                view_args)
     if x_view is not None:  # the master codes, scanned while packing: view's range check
         primitives.check_range(np.array(q_bounds), *spec.code_range(signed), what="master code")
+    # the packed operand also holds the zero code (padding, packed as `offset` like every x): an all-negative
+    # signed input shifted by 128 would otherwise bound the chunk below the 128 its padding carries
+    x_bounds = (min(x_bounds[0], 0), max(x_bounds[1], 0))
     route = pick_route(x_bounds, w_bounds, route)
     if route == "vnni":
         if not _fits(x_bounds, U8_RANGE):  # a signed operand: x + 128 in [0, 255]

@@ -71,6 +71,18 @@ def test_conv_saturation_corner_crosses_the_int32_chunk_bound(route, x_signed):
     assert np.array_equal(nbk.conv2d_acc(x, w, 1, 0, route=route), expect)
 
 
+@pytest.mark.parametrize("route", ROUTES)
+def test_conv_padding_counts_in_the_int32_chunk_bound(route):
+    """A signed input with every code negative (x = -5) packs as x + 128 = 123 on the vnni route, but its zero
+    padding packs as 128: a chunk sized from 123 alone overflows int32 when it lies wholly in the padding
+    (output pixel (0, 0), kernel row u = 0 spans the first 3·C reduction terms, all padding)."""
+    c = -(-nbk.chunk_length((123, 123), (-128, -128), nbk.VNNI_DEPTH) // 3)  # (the dot route packs 0 as 0)
+    x = np.full((1, c, 3, 3), -5, np.int64)
+    w = np.full((2, c, 3, 3), -128, np.int64)
+    expect = ref.conv2d_acc(x, w, 1, 1)
+    assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1, route=route), expect)
+
+
 def test_chunk_length_formula():
     """K_c·max|x|·max|w| <= 2^31 - 1, rounded down to the depth: 8-bit operands give 65 792 terms."""
     assert nbk.chunk_length((0, 255), (-128, 127), 64) == 65792
