@@ -42,7 +42,8 @@ def _widths(text: str) -> tuple[int, ...]:
 @click.option("--float-epochs", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--epochs", default=10, show_default=True, type=click.IntRange(min=1), help="DQT epochs")
 @click.option("--lr", default=1e-3, show_default=True, type=float)
-@click.option("--batch-size", default=128, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=128, show_default=True, type=click.IntRange(min=1),
+              help="DQT batch size; float pre-training uses half of it (at least 1)")
 @click.option("--max-train", default=None, type=click.IntRange(min=1), help="use only the first N training images")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--backend", default="numba", show_default=True, type=click.Choice(["numba", "numpy"]))
@@ -61,7 +62,8 @@ def train(dataset, data_dir, arch_name, out_dir, widths, candidates, alpha, beta
                             cost_target=None if cost_target < 0 else cost_target, epochs=epochs, lr=lr,
                             batch_size=batch_size, seed=seed)
         result = train_dataset(dataset, data_dir, out_dir, arch_name=arch_name, max_train=max_train,
-                               float_cfg=FloatConfig(epochs=float_epochs, batch_size=batch_size // 2, seed=seed),
+                               float_cfg=FloatConfig(epochs=float_epochs, batch_size=max(1, batch_size // 2),
+                                                     seed=seed),
                                dqt_cfg=dqt_cfg, spec=spec, backend=backend, progress=click.echo)
     except (ValueError, TypeError) as e:
         raise click.ClickException(str(e)) from e

@@ -114,7 +114,8 @@ def test_train_cli_on_digits_writes_model_table_and_plot(tmp_path):
 
 def test_train_cli_on_cifar10_binary_batches_with_custom_candidates(tmp_path):
     """`train --dataset cifar10 --data DIR` on tiny binary batch files (the small digits-style ResNet, resized to
-    3×32×32), with controller candidates (2, 5, 8) that the model file then carries."""
+    3×32×32), with controller candidates (2, 5, 8) that the model file then carries; batch size 1 (float pre-training takes
+    half of it, at least 1)."""
     rng = np.random.default_rng(0)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         records = np.concatenate([rng.integers(0, 10, (4, 1)), rng.integers(0, 256, (4, 3072))], axis=1)
@@ -122,7 +123,7 @@ def test_train_cli_on_cifar10_binary_batches_with_custom_candidates(tmp_path):
     out = tmp_path / "cifar"
     r = CliRunner().invoke(cli, ["train", "--dataset", "cifar10", "--data", str(tmp_path), "--arch", "digits",
                                  "--out", str(out), "--float-epochs", "1", "--epochs", "1", "--widths", "2,8",
-                                 "--candidates", "2,5,8", "--backend", "numpy"])
+                                 "--candidates", "2,5,8", "--backend", "numpy", "--batch-size", "1"])
     assert r.exit_code == 0, r.output
     assert "20 train / 4 test images" in r.output and "static:8" in r.output and "static:4" not in r.output
     model = load_model(out / "model.safetensors")
