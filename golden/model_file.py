@@ -140,15 +140,17 @@ def _model(d: dict, prefix: str, spec: NestedSpec, tensors: dict, controller) ->
             if key not in tensors:
                 raise ModelFileError(f"{lw}: tensor {key!r} missing")
         ws = _field(p, "weight_scale", lw)
-        if not isinstance(ws, list) or not all(isinstance(v, (int, float)) for v in ws):
+        if not isinstance(ws, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in ws):
             raise ModelFileError(f"{lw}: weight_scale must be a list of numbers")
         layers[name] = ConvParams(tensors[f"{prefix}{name}.weight"], tensors[f"{prefix}{name}.bias"],
                                   _int_list(_field(p, "m", lw), lw, "m"), _field(p, "shift", lw),
                                   _int_list(_field(p, "m_r", lw), lw, "m_r"), np.array(ws, dtype=np.float64))
     pools = {name: GapParams(_field(g, "m", f"pool {name}"), _field(g, "shift", f"pool {name}"))
              for name, g in _field(d, "pools", where).items()}
-    return NestedModel(net, spec, layers, pools, dict(_field(d, "scales", where)),
-                       bool(_field(d, "input_signed", where)), controller)
+    input_signed = _field(d, "input_signed", where)
+    if not isinstance(input_signed, bool):
+        raise ModelFileError(f"{where}: input_signed must be true or false, got {input_signed!r}")
+    return NestedModel(net, spec, layers, pools, dict(_field(d, "scales", where)), input_signed, controller)
 
 
 def read_header(path) -> tuple[dict, dict[str, np.ndarray]]:
@@ -172,6 +174,9 @@ def read_header(path) -> tuple[dict, dict[str, np.ndarray]]:
     if header.get("digest") != header_digest(header):
         raise ModelFileError(f"model file {path}: header digest mismatch (file modified or corrupted)")
     listed = _field(header, "tensors", f"model file {path}")
+    if not isinstance(listed, dict) or not all(isinstance(v, dict) for v in listed.values()):
+        raise ModelFileError(f"model file {path}: header field 'tensors' must map each tensor name to an "
+                             f"object {{dtype, shape, sha256}}")
     if set(listed) != set(tensors):
         raise ModelFileError(f"model file {path}: tensors {sorted(set(tensors) ^ set(listed))} "
                              f"not both listed in the header and stored")

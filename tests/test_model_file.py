@@ -111,6 +111,10 @@ def test_not_a_model_file(tmp_path):
      "layer1.0.conv1"),
     (lambda h, t: t.pop("fc.weight"),
      "tensor 'fc.weight' missing"),
+    (lambda h, t: h["model"].__setitem__("input_signed", "no"),
+     "header model: input_signed must be true or false, got 'no'"),
+    (lambda h, t: h["model"]["layers"]["fc"]["weight_scale"].__setitem__(0, True),
+     "layer fc: weight_scale must be a list of numbers"),
 ])
 def test_bad_files_name_the_field(tiny, tmp_path, edit, message):
     header, tensors = model_header(tiny)
@@ -118,6 +122,17 @@ def test_bad_files_name_the_field(tiny, tmp_path, edit, message):
     path = tmp_path / "bad.dqt"
     _rewrite(path, header, tensors)
     with pytest.raises(ModelFileError, match=message):
+        load_model(path)
+
+
+@pytest.mark.parametrize("listing", [5, ["conv1.weight"], "edit-entries"])
+def test_malformed_tensor_listing(tiny, tmp_path, listing):
+    header, tensors = model_header(tiny)
+    header["tensors"] = {name: "x" for name in header["tensors"]} if listing == "edit-entries" else listing
+    header["digest"] = header_digest(header)
+    path = tmp_path / "bad.dqt"
+    write_model_file(path, header, tensors)
+    with pytest.raises(ModelFileError, match="header field 'tensors' must map each tensor name to an object"):
         load_model(path)
 
 
