@@ -72,6 +72,18 @@ def test_truncated_binary_batch_is_refused(tmp_path):
         read_cifar_binary(tmp_path / "data_batch_1.bin")
 
 
+def test_out_of_range_labels_are_named(tmp_path):
+    _write_python(tmp_path)
+    pixels, _ = _batch(2, 0)
+    with open(tmp_path / "test_batch", "wb") as f:
+        pickle.dump({b"labels": [-1, 3], b"data": pixels}, f, protocol=2)
+    with pytest.raises(ValueError, match=r"test_batch: label -1 outside \[0, 9\]"):
+        load_cifar10(tmp_path)
+    (tmp_path / "data_batch_2.bin").write_bytes(bytes([10]) + bytes(3072))
+    with pytest.raises(ValueError, match=r"data_batch_2.bin: label 10 outside"):
+        load_cifar10(tmp_path)
+
+
 def test_missing_batch_names_it(tmp_path):
     with pytest.raises(ValueError, match="data_batch_1"):
         load_cifar10(tmp_path)

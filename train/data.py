@@ -86,8 +86,9 @@ def _normalize_cifar(pixels: np.ndarray) -> torch.Tensor:
 
 
 def _check_labels(labels: np.ndarray, where: str) -> np.ndarray:
-    if labels.size and (labels.min() < 0 or labels.max() >= CIFAR_CLASSES):
-        raise ValueError(f"{where}: label {int(labels.max())} outside [0, {CIFAR_CLASSES - 1}]")
+    bad = labels[(labels < 0) | (labels >= CIFAR_CLASSES)]
+    if bad.size:
+        raise ValueError(f"{where}: label {int(bad[0])} outside [0, {CIFAR_CLASSES - 1}]")
     return labels.astype(np.int64)
 
 
