@@ -36,12 +36,11 @@ def module_key(name: str) -> str:
 
 @dataclass
 class Output:
-    """logits: float (B, classes) = logit codes · step; codes: the integer logit codes; controller_logits /
-    gates: (B, L, K) in dynamic mode, else None."""
+    """logits: float (B, classes) = logit codes · step; codes: the integer logit codes; gates: the controller's
+    (B, L, K) gates in dynamic mode, else None."""
 
     logits: torch.Tensor
     codes: torch.Tensor
-    controller_logits: torch.Tensor | None = None
     gates: torch.Tensor | None = None
 
 
@@ -164,26 +163,27 @@ class NestedNet(nn.Module):
         n = self.spec.n_bits
         index = {layer.name: i for i, layer in enumerate(self.switchable)}
         tensors = {INPUT: (codes, self.input_step)}
-        ctrl_logits = chosen = None
+        chosen = None
         if gates is not None and self.network.controller_input == INPUT:
-            ctrl_logits, chosen = self._control(tensors[INPUT], gates)
+            chosen = self._control(tensors[INPUT], gates)
         for op in self.network.ops:
             width = (n, n)
             if isinstance(op, Conv) and op.switchable:
                 width = widths[op.name] if widths is not None else chosen[:, index[op.name]]
             tensors[op.name] = self.backbone.run_op(op, tensors, True, width, cache)
             if gates is not None and op.name == self.network.controller_input:
-                ctrl_logits, chosen = self._control(tensors[op.name], gates)
+                chosen = self._control(tensors[op.name], gates)
         q, step = tensors[self.network.ops[-1].name]
         q = q.flatten(1)
-        return Output(q * step, q, ctrl_logits, chosen)
+        return Output(q * step, q, chosen)
 
-    def _control(self, source: tuple[torch.Tensor, torch.Tensor], gates: Gates):
+    def _control(self, source: tuple[torch.Tensor, torch.Tensor], gates: Gates) -> torch.Tensor:
+        """Gates (B, L, K) of the controller's float logits (codes · step) on the controller-input tensor."""
         if self.controller is None:
             raise ValueError(f"network {self.network.name}: dynamic mode needs a controller")
         q, step = self.controller(*source)
         logits = (q.flatten(1) * step).reshape(q.shape[0], len(self.switchable), len(self.spec.candidates))
-        return logits, gates(logits)
+        return gates(logits)
 
 
 def hard_gates(logits: torch.Tensor) -> torch.Tensor:
