@@ -22,6 +22,24 @@ def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
+def _check_geometry(op, positive: tuple[str, ...], non_negative: tuple[str, ...] = ()) -> None:
+    """Every named field an int (>= 1, or >= 0 for `non_negative`), in_hw two ints >= 1, the output non-empty;
+    raises naming the op and the field."""
+    where = f"op {op.name}"
+    for field in positive + non_negative:
+        value, lo = getattr(op, field), 0 if field in non_negative else 1
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{where}: {field} must be an int, got {value!r}")
+        if value < lo:
+            raise ValueError(f"{where}: {field} must be >= {lo}, got {value}")
+    hw = op.in_hw
+    if not isinstance(hw, tuple) or len(hw) != 2 or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                           and v >= 1 for v in hw):
+        raise ValueError(f"{where}: in_hw must be two ints >= 1, got {hw!r}")
+    if min(op.out_hw) < 1:
+        raise ValueError(f"{where}: output size {op.out_hw} is empty for input {hw}")
+
+
 @dataclass(frozen=True)
 class Conv:
     """A conv2d (groups=1) or, with kind="linear", a fully connected layer (kernel 1, 1×1 spatial).
@@ -49,11 +67,9 @@ class Conv:
             raise ValueError(f"layer {self.name}: output_kind must be one of {OUTPUT_KINDS}, got {self.output_kind!r}")
         if self.kind not in ("conv", "linear"):
             raise ValueError(f"layer {self.name}: kind must be 'conv' or 'linear', got {self.kind!r}")
-        for field in ("in_ch", "out_ch", "kernel", "stride"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"layer {self.name}: {field} must be >= 1, got {getattr(self, field)}")
-        if min(self.out_hw) < 1:
-            raise ValueError(f"layer {self.name}: output size {self.out_hw} is empty for input {self.in_hw}")
+        _check_geometry(self, ("in_ch", "out_ch", "kernel", "stride"), ("padding",))
+        if self.kind == "linear" and (self.kernel, self.stride, self.padding, self.in_hw) != (1, 1, 0, (1, 1)):
+            raise ValueError(f"layer {self.name}: a linear has kernel 1, stride 1, padding 0 and in_hw (1, 1)")
 
     @property
     def out_hw(self) -> tuple[int, int]:
@@ -99,6 +115,11 @@ class MaxPool:
     padding: int = 0
     kind: str = "maxpool"
 
+    def __post_init__(self) -> None:
+        _check_geometry(self, ("channels", "kernel", "stride"), ("padding",))
+        if self.padding >= self.kernel:
+            raise ValueError(f"op {self.name}: padding must be < kernel={self.kernel}, got {self.padding}")
+
     @property
     def out_hw(self) -> tuple[int, int]:
         return tuple(conv_out(s, self.kernel, self.stride, self.padding) for s in self.in_hw)
@@ -113,6 +134,9 @@ class GlobalAvgPool:
     channels: int
     in_hw: tuple[int, int]
     kind: str = "gap"
+
+    def __post_init__(self) -> None:
+        _check_geometry(self, ("channels",))
 
     @property
     def out_hw(self) -> tuple[int, int]:
@@ -133,16 +157,31 @@ class Network:
     num_classes: int
 
     def __post_init__(self) -> None:
-        seen = {INPUT}
+        """Each op reads tensors already written, with the shape (C, H, W) it declares (in_ch or channels,
+        in_hw); a residual has its layer's output shape; names are unique; the last op is a conv / linear
+        with num_classes outputs."""
+        shapes = {INPUT: tuple(self.input_shape)}
         for op in self.ops:
             for t in (op.input, getattr(op, "residual", None)):
-                if t is not None and t not in seen:
+                if t is not None and t not in shapes:
                     raise ValueError(f"network {self.name}: op {op.name} reads tensor {t!r} before it is written")
-            if op.name in seen:
+            if op.name in shapes:
                 raise ValueError(f"network {self.name}: duplicate op name {op.name!r}")
-            seen.add(op.name)
-        if self.controller_input not in seen:
+            channels = op.out_ch if isinstance(op, Conv) else op.channels
+            declared = (op.in_ch if isinstance(op, Conv) else op.channels, *op.in_hw)
+            if shapes[op.input] != declared:
+                raise ValueError(f"network {self.name}: op {op.name} declares input shape {declared} but tensor "
+                                 f"{op.input!r} has shape {shapes[op.input]}")
+            shapes[op.name] = (channels, *op.out_hw)
+            residual = getattr(op, "residual", None)
+            if residual is not None and shapes[residual] != shapes[op.name]:
+                raise ValueError(f"network {self.name}: op {op.name} output shape {shapes[op.name]} != shape "
+                                 f"{shapes[residual]} of its residual {residual!r}")
+        if self.controller_input not in shapes:
             raise ValueError(f"network {self.name}: controller_input {self.controller_input!r} is not a tensor")
+        if not self.ops or not isinstance(self.ops[-1], Conv) or self.ops[-1].out_ch != self.num_classes:
+            raise ValueError(f"network {self.name}: the last op must be a conv / linear with num_classes="
+                             f"{self.num_classes} outputs")
 
     @cached_property
     def layers(self) -> tuple[Conv, ...]:
