@@ -2,7 +2,8 @@
 
     bitops_l            = MACs_l · b_w,l · b_a,l
     transition_shifts_l = (weight elements of l if b_w,l < N) + (input activation elements of l if b_a,l < N)
-        the tensor elements viewed at a width below N (each a shift-and-round), each counted once per image;
+        the tensor elements viewed at a width below N (each a shift-and-round), each counted once per image
+        and reading layer (a block input read by conv1 and the downsample conv is viewed by each);
         a dequantize-to-float + requantize would instead cost FLOAT_OPS_PER_TRANSITION float multiply-adds
         per element (dequant x·Δ, requant round(x/Δ'))
     avg_bits            = Σ_l MACs_l · (b_w,l + b_a,l) / 2  /  Σ_l MACs_l      (MAC-weighted mean width)
