@@ -57,19 +57,6 @@ def output_range(layer: Conv, spec: NestedSpec) -> tuple[int, int]:
     return spec.logit_range if layer.output_kind == "logits" else spec.code_range(False)
 
 
-def clamped_requant(kernels, x, m, s, lo, hi, relu: bool, r=0, m_r=0) -> OpOutput:
-    """requant(x, m, s, r, m_r) clamped to [lo, hi], counting saturations (see OpOutput):
-
-        u = (x·m + r·m_r + 2^(s-1)) >> s;  y = clamp(u, lo, hi)
-
-    Computed as the kernel's requant with the upper bound lifted (so that u > hi can be counted apart
-    from the ReLU's u < lo), then y = min(u, hi): the same y as one clamp to [lo, hi].
-    """
-    u, n_below = kernels.requant(x, m, s, lo, INT64_MAX, r, m_r)
-    n_above = int(np.count_nonzero(u > hi))
-    return OpOutput(np.minimum(u, hi), n_above + (0 if relu else n_below))
-
-
 _WEIGHT_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -139,8 +126,11 @@ def run_maxpool(kernels, op: MaxPool, x: np.ndarray) -> OpOutput:
 
 
 def run_gap(kernels, op: GlobalAvgPool, g: GapParams, x: np.ndarray, spec: NestedSpec) -> OpOutput:
-    """y = requant(Σ_{h,w} x, m, s) to [0, 2^N-1]; the sum must fit ACC_BITS."""
+    """y = clamp(u, 0, 2^N-1) with u = requant(Σ_{h,w} x, m, s); the sum must fit ACC_BITS. Clamped outputs
+    (see OpOutput) are those with u > 2^N-1: the kernel's requant runs with the upper bound lifted so that they
+    are counted apart from u < 0, then y = min(u, 2^N-1), the same y as one clamp."""
     total = kernels.gap_sum(x)
     check_range(total, *spec.acc_range, f"pool {op.name}: sum")
-    out = clamped_requant(kernels, total, g.m, g.shift, *spec.code_range(False), relu=True)
-    return OpOutput(out.y[:, :, None, None], out.n_clamped)
+    lo, hi = spec.code_range(False)
+    u, _ = kernels.requant(total, g.m, g.shift, lo, INT64_MAX)
+    return OpOutput(np.minimum(u, hi)[:, :, None, None], int(np.count_nonzero(u > hi)))
