@@ -18,7 +18,7 @@ from .costs import FLOAT_OPS_PER_TRANSITION, avg_bits, layer_costs
 from .execute import OpOutput, get_backend, run_conv, run_gap, run_maxpool
 from .ir import INPUT, Conv, GlobalAvgPool, MaxPool
 from .model import NestedModel, tensor_shape
-from .plan import Plan, parse_plan
+from .plan import Plan, parse_plan, plan_from_mapping
 from .primitives import check_range
 
 Progress = Callable[[str], None]
@@ -164,6 +164,8 @@ def _resolve_plan(model: NestedModel, plan) -> Widths:
         plan = parse_plan(plan, model.network, model.spec)
     if not isinstance(plan, Plan):
         raise TypeError(f"plan must be a Plan, a plan string or None, got {type(plan).__name__}")
+    # a Plan built by hand is checked like a plan file: every switchable layer named, every width in [2, N]
+    plan = plan_from_mapping(plan.name, plan.widths, model.network, model.spec)
     return plan.layer_widths(model.network, model.spec)
 
 

@@ -91,6 +91,14 @@ def test_accumulator_overflow_raises_naming_layer():
         infer(model, HAND_IMAGE, backend="numpy")
 
 
+def test_hand_built_plan_is_checked_like_a_plan_file():
+    model = hand_model()
+    with pytest.raises(ValueError, match="no width for layer block"):
+        infer(model, HAND_IMAGE, plan=Plan("empty", {}), backend="numpy")
+    with pytest.raises(ValueError, match=r"layer block: b_a must be in \[2, 8\], got 9"):
+        infer(model, HAND_IMAGE, plan=Plan("wide", {"block": (4, 9)}), backend="numpy")
+
+
 def test_bad_images_and_backend():
     model = hand_model()
     with pytest.raises(ValueError, match="images must have shape"):
