@@ -28,7 +28,6 @@ from golden.spec import NestedSpec
 from .quant import master_codes, multiplier_ste, quantize_multipliers, quantize_ste, view_codes
 
 
-
 def bias_limit(layer: Conv, spec: NestedSpec) -> int:
     """Largest |bias| code such that acc' + bias fits ACC_BITS at every width:
     2^(ACC_BITS−1) − 1 − K · 2^(N−1) · 2^N, since every aligned view product is at most 2^(N−1)·2^N in
