@@ -757,6 +757,9 @@ def requant(x, m, s: int, lo: int, hi: int, r=0, m_r: int = 0) -> tuple[np.ndarr
     `m` a scalar or broadcasting against x; `r` a scalar or broadcasting to x's shape.
     """
     s = check_shift(s)
+    for what, a in (("requant x", x), ("requant m", m), ("requant r", r)):
+        if not np.issubdtype(np.asarray(a).dtype, np.integer):
+            raise TypeError(f"{what} must be integers, got dtype {np.asarray(a).dtype}")
     x = np.ascontiguousarray(x, dtype=np.int64)
     m = np.asarray(m, dtype=np.int64)
     if x.size == 0:

@@ -14,6 +14,14 @@ class ArithmeticOverflow(ValueError):
     """A value exceeded a width stated by DESIGN.md §1 (a bug in the model exporter, never wrapped)."""
 
 
+def _integer_array(what: str, a) -> np.ndarray:
+    """`a` as an integer ndarray; TypeError naming `what` otherwise (a float would be truncated silently)."""
+    a = np.asarray(a)
+    if not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"{what} must be integers, got dtype {a.dtype}")
+    return a
+
+
 def view(q: np.ndarray, bits: int, signed: bool, spec: NestedSpec) -> np.ndarray:
     """Nested slice of master codes `q` (width N) at width b = `bits`, with k = N - b.
 
@@ -25,7 +33,7 @@ def view(q: np.ndarray, bits: int, signed: bool, spec: NestedSpec) -> np.ndarray
     Example, N=8, b=4, signed: -8 -> 0, 8 -> 1, 7 -> 0, -9 -> -1, 127 -> 7, -128 -> -8.
     """
     spec.check_width(bits, "bits")
-    q = np.asarray(q)
+    q = _integer_array("master codes q", q)
     check_range(q, *spec.code_range(signed), what="master code")
     k = spec.n_bits - bits
     q64 = q.astype(np.int64)
@@ -51,8 +59,8 @@ def requant(x: np.ndarray, m, s: int, lo: int, hi: int, r: np.ndarray | int = 0,
         raise ValueError(f"requant shift s must be an int in [0, {MAX_SHIFT}], got {s!r}")
     s = int(s)
     rnd = (1 << (s - 1)) if s > 0 else 0
-    t = np.asarray(x, dtype=np.int64) * np.asarray(m, dtype=np.int64)
-    t = t + np.asarray(r, dtype=np.int64) * np.int64(m_r) + np.int64(rnd)
+    t = _integer_array("requant x", x).astype(np.int64) * _integer_array("requant m", m).astype(np.int64)
+    t = t + _integer_array("requant r", r).astype(np.int64) * np.int64(m_r) + np.int64(rnd)
     return np.clip(t >> s, lo, hi)
 
 

@@ -323,6 +323,14 @@ def test_bad_inputs_name_the_argument(impl):
         impl.gap_sum(x[0])
     with pytest.raises(ValueError, match=r"requant shift s must be an int in \[0, 62\], got 63"):
         impl.requant(x, 1, 63, 0, 255)
+    with pytest.raises(TypeError, match="requant x must be integers, got dtype float64"):
+        impl.requant(x + 0.5, 1, 1, 0, 255)
+    with pytest.raises(TypeError, match="requant m must be integers, got dtype float64"):
+        impl.requant(x, 1.5, 1, 0, 255)
+    with pytest.raises(TypeError, match="requant r must be integers, got dtype float64"):
+        impl.requant(x, 1, 1, 0, 255, x + 0.5, 1)
+    with pytest.raises(TypeError, match="master codes q must be integers, got dtype float64"):
+        impl.view(np.array([1.5, 2.0]), 4, True, S)
 
 
 def test_unknown_route_is_rejected():
