@@ -90,6 +90,18 @@ def test_config_validation_names_the_field():
         DQTConfig(static_widths=(1, 4)).validate(DEFAULT_SPEC)
     with pytest.raises(ValueError, match="cost"):
         DQTConfig(cost="flops").validate(DEFAULT_SPEC)
+    with pytest.raises(ValueError, match="controller_lr"):
+        DQTConfig(controller_lr=0.0).validate(DEFAULT_SPEC)
+    with pytest.raises(ValueError, match="cost_target"):
+        DQTConfig(cost_target=1.5).validate(DEFAULT_SPEC)
+
+
+def test_missing_layer_width_names_the_layer(net):
+    widths = uniform_widths(net, 4)
+    dropped = next(iter(widths))
+    del widths[dropped]
+    with pytest.raises(ValueError, match=dropped.replace(".", r"\.")):
+        net(net.input_codes(torch.rand(1, 1, 8, 8)), widths=widths)
 
 
 def test_train_cli_on_digits_writes_model_table_and_plot(tmp_path):

@@ -62,6 +62,11 @@ class DQTConfig:
         for field in ("epochs", "batch_size"):
             if getattr(self, field) < 1:
                 raise ValueError(f"{field} must be >= 1, got {getattr(self, field)}")
+        for field in ("lr", "controller_lr"):
+            if not getattr(self, field) > 0:
+                raise ValueError(f"{field} must be > 0, got {getattr(self, field)}")
+        if self.cost_target is not None and not 0 <= self.cost_target <= 1:
+            raise ValueError(f"cost_target must be in [0, 1] (a fraction of the all-N-bit cost), got {self.cost_target}")
         if not 0 < self.tau_end <= self.tau_start:
             raise ValueError(f"need 0 < tau_end <= tau_start, got {self.tau_end}, {self.tau_start}")
         if not 0 <= self.noise_end <= self.noise_start:

@@ -162,6 +162,9 @@ class NestedNet(nn.Module):
             raise ValueError("give exactly one of widths (static) or gates (dynamic)")
         n = self.spec.n_bits
         index = {layer.name: i for i, layer in enumerate(self.switchable)}
+        missing = [name for name in index if widths is not None and name not in widths]
+        if missing:
+            raise ValueError(f"widths has no entry for switchable layer(s) {', '.join(missing)}")
         tensors = {INPUT: (codes, self.input_step)}
         chosen = None
         if gates is not None and self.network.controller_input == INPUT:
