@@ -292,6 +292,33 @@ def test_conv_output_rejects_mismatched_channels():
                              1, 0, 255)
 
 
+# ---- the multi-threaded path ---------------------------------------------------------------------------------
+def test_every_kernel_matches_its_twin_above_the_parallel_threshold():
+    """Tensors of at least PARALLEL_MIN_WORK elements (and a GEMM of PARALLEL_MIN_WORK · MACS_PER_ELEMENT
+    MACs) run on numba's thread pool, the small ones of the other tests on one thread."""
+    rng = np.random.default_rng(11)
+    n = nbk.PARALLEL_MIN_WORK
+    x = rng.integers(0, 256, (4, 64, 32, 32))
+    w = rng.integers(-128, 128, (64, 64, 3, 3))
+    assert x.size >= n and 4 * 64 * 32 * 32 * 64 * 9 >= n * nbk.MACS_PER_ELEMENT  # MACs of the conv
+    for route in ROUTES:
+        assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1, x_view=(4, False, S), route=route),
+                              ref.conv2d_acc(x, w, 1, 1, x_view=(4, False, S)))
+    assert np.array_equal(nbk.view(x, 3, False, S), ref.view(x, 3, False, S))
+    assert np.array_equal(nbk.view(x, 8, False, S), ref.view(x, 8, False, S))
+    assert np.array_equal(nbk.maxpool2d(x, 3, 2, 1), ref.maxpool2d(x, 3, 2, 1))
+    assert np.array_equal(nbk.gap_sum(x), ref.gap_sum(x))
+    acc = rng.integers(-2**20, 2**20, x.shape)
+    bias, m = rng.integers(-2**10, 2**10, 64), rng.integers(0, 2**16, 64)
+    r, m_r = rng.integers(0, 256, acc.shape), rng.integers(0, 2**16, 64)
+    for got, want in [(nbk.align_bias(acc, 3, bias), ref.align_bias(acc, 3, bias)),
+                      (nbk.conv_output(acc, 3, bias, m, 20, 0, 255, r, m_r),
+                       ref.conv_output(acc, 3, bias, m, 20, 0, 255, r, m_r)),
+                      (nbk.requant(acc, m.reshape(1, -1, 1, 1), 9, -2**15, 2**15 - 1, r, 7),
+                       ref.requant(acc, m.reshape(1, -1, 1, 1), 9, -2**15, 2**15 - 1, r, 7))]:
+        assert all(np.array_equal(g, w_) for g, w_ in zip(got, want))
+
+
 # ---- bad input -------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("impl", [nbk, ref], ids=["numba", "numpy"])
 def test_bad_inputs_name_the_argument(impl):
