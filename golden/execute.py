@@ -32,14 +32,14 @@ BACKEND_NAMES = ("numba", "numpy")
 
 
 def get_backend(name: str):
-    """The kernel set of backend `name`: "numba" = golden.kernels.BACKENDS["numba"], "numpy" = the plain
-    numpy twins (golden.kernels_ref)."""
+    """The kernel set of backend `name`: "numba" = golden.kernels.NUMBA_KERNELS, "numpy" = the plain
+    numpy twins (the module golden.kernels_ref)."""
     if name == "numpy":
         from . import kernels_ref
         return kernels_ref
     if name == "numba":
-        from .kernels import BACKENDS
-        return BACKENDS["numba"]
+        from .kernels import NUMBA_KERNELS
+        return NUMBA_KERNELS
     raise ValueError(f"backend must be one of {BACKEND_NAMES}, got {name!r}")
 
 

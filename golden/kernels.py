@@ -1,9 +1,9 @@
 """Numba kernels of the golden model, bit-exact twins of golden/kernels_ref.py (same names and signatures).
 
-`BACKENDS = {"numba": ..., "numpy": ...}` maps a backend name to a namespace holding the six kernels
-conv2d_acc, linear_acc, maxpool2d, gap_sum, view, requant, plus align_bias (conv steps 2-3 with their
-bounds) and conv_output (steps 2-4 with bounds and clamp counts), one pass each where the numpy twins make
-five to ten.
+`NUMBA_KERNELS` is the namespace the "numba" backend runs (golden.execute.get_backend; the "numpy" backend is
+the module golden/kernels_ref.py itself), holding the kernels KERNEL_NAMES: conv2d_acc, linear_acc,
+maxpool2d, gap_sum, view, requant, plus align_bias (conv steps 2-3 with their bounds) and conv_output
+(steps 2-4 with bounds and clamp counts), one pass each where the numpy twins make five to ten.
 
 Convolution as an integer GEMM (the hot path). A conv is acc[b, m, p] = Σ_k W[m, k] · X_b[k, p] with
 k = (u, v, c) running over kernel rows, columns and input channels and p over output pixels. Both operands
@@ -779,12 +779,5 @@ def requant(x, m, s: int, lo: int, hi: int, r=0, m_r: int = 0) -> tuple[np.ndarr
     return out.reshape(x.shape), int(n_clamped)
 
 
-BACKENDS = {
-    "numba": SimpleNamespace(conv2d_acc=conv2d_acc, linear_acc=linear_acc, maxpool2d=maxpool2d,
-                             gap_sum=gap_sum, view=view, requant=requant, align_bias=align_bias,
-                             conv_output=conv_output),
-    "numpy": SimpleNamespace(conv2d_acc=kernels_ref.conv2d_acc, linear_acc=kernels_ref.linear_acc,
-                             maxpool2d=kernels_ref.maxpool2d, gap_sum=kernels_ref.gap_sum,
-                             view=kernels_ref.view, requant=kernels_ref.requant,
-                             align_bias=kernels_ref.align_bias, conv_output=kernels_ref.conv_output),
-}
+KERNEL_NAMES = ("conv2d_acc", "linear_acc", "maxpool2d", "gap_sum", "view", "requant", "align_bias", "conv_output")
+NUMBA_KERNELS = SimpleNamespace(**{name: globals()[name] for name in KERNEL_NAMES})
