@@ -89,15 +89,18 @@ class Conv:
 
     @property
     def macs(self) -> int:
+        """M·K·N = out_ch · in_ch·kernel² · out_h·out_w."""
         m, k, n = self.gemm
         return m * k * n
 
     @property
     def input_elems(self) -> int:
+        """in_ch · in_h · in_w: the input activation elements the layer reads."""
         return self.in_ch * self.in_hw[0] * self.in_hw[1]
 
     @property
     def weight_elems(self) -> int:
+        """M·K = out_ch · in_ch·kernel²."""
         m, k, _ = self.gemm
         return m * k
 
