@@ -8,8 +8,9 @@ A conv / linear at widths (b_w, b_a), with k_w = N - b_w and k_a = N - b_a:
        or y = x                                            (output_kind "wide": the residual term of a block)
 One multiplier m[c] and one shift s serve every width: a width switch changes only the shift amounts of
 steps 1-2 (the views and the align shift), never a multiplier. Every width check raises ArithmeticOverflow
-naming the layer. Step 4 cannot overflow 64 bits: |x| < 2^(ACC_BITS-1) and m, m_r < 2^M_BITS (checked by
-golden/bounds.py when a model is built or loaded).
+naming the layer. Step 4 is computed in int64 and not checked here: golden/bounds.py proves
+max|x|·m + max|r|·m_r + 2^(s-1) < 2^63 when a model is saved, loaded or built synthetically (it always holds
+when ACC_BITS + M_BITS <= 62, as for the defaults: |x|, |r| < 2^(ACC_BITS-1), m, m_r < 2^M_BITS).
 
 Tensors are int64 (B, C, H, W) master codes; a linear's input and output are (B, C, 1, 1).
 """
