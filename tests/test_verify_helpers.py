@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from golden.kernels_ref import conv2d_acc
+from golden.spec import NestedSpec
+from verify.benches.network import width_cycle
 from verify.gemm import im2col, tile_operands, tiles
 from verify.manifest import Port
 from verify.scoreboard import Scoreboard
@@ -71,3 +73,14 @@ def test_manifest_rebuilds_the_generator_spec(tmp_path, n_bits):
     spec = DutParams.load(tmp_path / "manifest.json").spec
     assert spec.n_bits == n_bits
     assert spec.candidates == tuple(b for b in (2, 4, 6, 8) if b <= n_bits)
+
+
+@pytest.mark.parametrize("spec", [NestedSpec(), NestedSpec(n_bits=6, candidates=(2, 4, 6)),
+                                  NestedSpec(n_bits=5, acc_bits=20, candidates=(3, 5))])
+def test_width_cycle_starts_at_n_and_switches_width_every_layer(spec):
+    cycle = width_cycle(spec)
+    n = spec.n_bits
+    assert cycle[0] == (n, n)
+    assert len(cycle) == len(set(cycle)) == len(spec.candidates) ** 2
+    assert {b for pair in cycle for b in pair} == set(spec.candidates)
+    assert all(cycle[i] != cycle[(i + 1) % len(cycle)] for i in range(len(cycle)))

@@ -5,10 +5,12 @@ Per layer the RTL output is compared with golden run_layer on the same inputs (b
 cycles with sim.tile.os_tile_cycles; at the end the RTL's logits are compared with golden infer() of the
 whole network under the same per-layer widths. The RTL has no pooling unit: global average pool (and max
 pool, for networks that have one) run in the golden model between RTL layers.
-Widths: switchable layers cycle through WIDTH_CYCLE, so consecutive layers switch width without a reset.
+Widths: switchable layers cycle through width_cycle(spec) (every (b_w, b_a) pair of the candidates, (N, N)
+first), so consecutive layers switch width without a reset.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import time
 
@@ -19,6 +21,7 @@ from golden.execute import get_backend, run_gap, run_maxpool
 from golden.inference import infer
 from golden.ir import INPUT, Conv, GlobalAvgPool, MaxPool
 from golden.plan import plan_from_mapping
+from golden.spec import NestedSpec
 from golden.synthetic import synthetic_images, synthetic_model
 
 from ..layer_flow import run_layer_on_rtl
@@ -31,13 +34,25 @@ from ..records import write_record
 from ..tb.finish import finish
 from ..tb.top import TopDriver, TopMonitor
 
-WIDTH_CYCLE = ((8, 8), (6, 6), (4, 6), (6, 4), (4, 4), (8, 6), (6, 8))
+def width_cycle(spec: NestedSpec) -> tuple[tuple[int, int], ...]:
+    """Every (b_w, b_a) pair over the widths W = (N, then spec.candidates other than N, descending).
+
+    cycle = product(W, W) in lexicographic order, so (N, N) comes first and the pairs are all distinct: with more
+    than one width, consecutive entries (and the wrap-around from the last to the first) always differ in b_w or
+    b_a, i.e. consecutive switchable layers change width. The smallest candidate (2 bits) is included: the
+    synthetic model's activations do not all view to 0 at 2 bits (its logits at b_a = 2 differ from those at
+    b_a = 4), so 2-bit layers still compare non-trivial outputs.
+    """
+    widths = (spec.n_bits, *sorted((b for b in spec.candidates if b != spec.n_bits), reverse=True))
+    return tuple(itertools.product(widths, widths))
 
 
-def width_plan(model):
-    """Plan giving switchable layer i the widths WIDTH_CYCLE[i mod len]; stem and classifier at N."""
+def width_plan(model, spec: NestedSpec):
+    """Plan giving switchable layer i the widths width_cycle(spec)[i mod len] (spec: the DUT manifest's);
+    stem and classifier at N."""
+    cycle = width_cycle(spec)
     names = [layer.name for layer in model.network.switchable_layers]
-    mapping = {name: list(WIDTH_CYCLE[i % len(WIDTH_CYCLE)]) for i, name in enumerate(names)}
+    mapping = {name: list(cycle[i % len(cycle)]) for i, name in enumerate(names)}
     return plan_from_mapping("verify-long", mapping, model.network, model.spec)
 
 
@@ -48,7 +63,7 @@ async def network_through_rtl(dut):
     seed = env_int("seed", 0)
     model = synthetic_model(os.environ.get("VERIFY_MODEL", "resnet18"), seed)
     image = synthetic_images(model.network, 1, seed)
-    plan = width_plan(model)
+    plan = width_plan(model, p.spec)
     widths = plan.layer_widths(model.network, model.spec)
     kernels = get_backend("numba")
     drv, mon = TopDriver(dut, p), TopMonitor(dut, p)
