@@ -15,7 +15,7 @@ from amaranth.lib.wiring import In
 from golden.atomic import atomic_write_bytes
 from sim.tile import os_readout_cycles, os_tile_cycles
 
-from .params import FAULTS, RtlConfig
+from .params import RtlConfig
 from .top import PORT_DOCS, DqtTop, top_signature
 
 GENERATOR_VERSION = "1.0.0"
@@ -88,7 +88,6 @@ def write_rtl(cfg: RtlConfig, out_dir: str | os.PathLike) -> dict:
     manifest = {
         "generator": "dqt-hw rtl", "generator_version": GENERATOR_VERSION, "amaranth_version": amaranth.__version__,
         "top": TOP_NAME, "config": cfg.to_dict(),
-        "fault": None if cfg.fault is None else {"name": cfg.fault, "effect": FAULTS[cfg.fault]},
         "tile_cycles": {"formula": "os_fold_cycles(R, C, K) + os_readout_cycles(R, C)  (sim/tile.py)",
                         "readout_cycles": os_readout_cycles(r, c), "at_k_max": os_tile_cycles(r, c, cfg.k_max)},
         "clock": "clk, rising edge; rst synchronous, active high",

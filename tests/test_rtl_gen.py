@@ -32,7 +32,8 @@ def test_generate_shapes_and_manifest(tmp_path, pe, n_bits, acc_bits, k_max):
     assert set(files) == {VERILOG_FILE, WAIVER_FILE}
     assert files[VERILOG_FILE]["sha256"] == hashlib.sha256(text).hexdigest()
     assert json.loads((out / MANIFEST_FILE).read_text()) == manifest
-    assert manifest["top"] == TOP_NAME and manifest["config"]["rows"] == cfg.rows and manifest["fault"] is None
+    assert manifest["top"] == TOP_NAME and manifest["config"]["rows"] == cfg.rows and manifest["config"]["fault"] is None
+    assert "fault" not in manifest  # recorded once, in config
     ports = {p["name"]: p for p in manifest["ports"]}
     assert ports["w_data"]["width"] == cfg.rows * n_bits and ports["a_data"]["width"] == cfg.cols * n_bits
     assert ports["out_data"]["width"] == cfg.cols * max(acc_bits, 16) and ports["out_data"]["direction"] == "output"
@@ -52,7 +53,7 @@ def test_fault_recorded_and_changes_verilog(tmp_path):
     _, _, clean = generate(tmp_path, "2x2", k_max=8)
     cfg = config_from_options("2x2", k_max=8, fault="narrow_acc")
     faulty = write_rtl(cfg, tmp_path / "faulty")
-    assert faulty["fault"]["name"] == "narrow_acc" and faulty["config"]["pe_acc_bits"] == 16
+    assert faulty["config"]["fault"] == "narrow_acc" and faulty["config"]["pe_acc_bits"] == 16
     assert faulty["files"][0]["sha256"] != clean["files"][0]["sha256"]
 
 
