@@ -70,6 +70,12 @@ class Conv:
         _check_geometry(self, ("in_ch", "out_ch", "kernel", "stride"), ("padding",))
         if self.kind == "linear" and (self.kernel, self.stride, self.padding, self.in_hw) != (1, 1, 0, (1, 1)):
             raise ValueError(f"layer {self.name}: a linear has kernel 1, stride 1, padding 0 and in_hw (1, 1)")
+        if self.residual is not None and self.output_kind != "act":
+            raise ValueError(f"layer {self.name}: residual must be None for output_kind {self.output_kind!r}, got "
+                             f"{self.residual!r} (the residual add is fused into a ReLU requant, DESIGN.md §1)")
+        if self.output_kind == "logits" and self.switchable:
+            raise ValueError(f"layer {self.name}: switchable must be False for output_kind 'logits' (the "
+                             f"classifier always runs at N bits, DESIGN.md §1)")
 
     @property
     def out_hw(self) -> tuple[int, int]:
@@ -162,12 +168,19 @@ class Network:
     def __post_init__(self) -> None:
         """Each op reads tensors already written, with the shape (C, H, W) it declares (in_ch or channels,
         in_hw); a residual has its layer's output shape; names are unique; the last op is a conv / linear
-        with num_classes outputs."""
+        with num_classes outputs; a "wide" tensor (acc' + bias) is read only as a residual; the stem (first
+        conv / linear) is not switchable."""
         shapes = {INPUT: tuple(self.input_shape)}
+        wide = set()
         for op in self.ops:
             for t in (op.input, getattr(op, "residual", None)):
                 if t is not None and t not in shapes:
                     raise ValueError(f"network {self.name}: op {op.name} reads tensor {t!r} before it is written")
+            if op.input in wide:
+                raise ValueError(f"network {self.name}: op {op.name} reads the 'wide' tensor {op.input!r} as its "
+                                 f"input; a 'wide' output (acc' + bias) is only a residual")
+            if getattr(op, "output_kind", "act") == "wide":
+                wide.add(op.name)
             if op.name in shapes:
                 raise ValueError(f"network {self.name}: duplicate op name {op.name!r}")
             channels = op.out_ch if isinstance(op, Conv) else op.channels
@@ -180,8 +193,13 @@ class Network:
             if residual is not None and shapes[residual] != shapes[op.name]:
                 raise ValueError(f"network {self.name}: op {op.name} output shape {shapes[op.name]} != shape "
                                  f"{shapes[residual]} of its residual {residual!r}")
-        if self.controller_input not in shapes:
-            raise ValueError(f"network {self.name}: controller_input {self.controller_input!r} is not a tensor")
+        if self.controller_input not in shapes or self.controller_input in wide:
+            raise ValueError(f"network {self.name}: controller_input {self.controller_input!r} is not an "
+                             f"activation tensor")
+        stem = next((op for op in self.ops if isinstance(op, Conv)), None)
+        if stem is not None and stem.switchable:
+            raise ValueError(f"network {self.name}: layer {stem.name}: switchable must be False for the stem (the "
+                             f"first conv / linear always runs at N bits, DESIGN.md §1)")
         if not self.ops or not isinstance(self.ops[-1], Conv) or self.ops[-1].out_ch != self.num_classes:
             raise ValueError(f"network {self.name}: the last op must be a conv / linear with num_classes="
                              f"{self.num_classes} outputs")

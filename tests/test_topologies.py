@@ -55,7 +55,7 @@ FC = Conv("fc", "gap", 2, 3, (1, 1), output_kind="logits", switchable=False, kin
 
 
 def test_network_checks_declared_shapes_against_the_tensors_read():
-    conv = Conv("c", "input", 2, 2, (4, 4), 3, 1, 1)
+    conv = Conv("c", "input", 2, 2, (4, 4), 3, 1, 1, switchable=False)
     _net(conv, GlobalAvgPool("gap", "c", 2, (4, 4)), FC)  # consistent
     with pytest.raises(ValueError, match=r"op gap declares input shape \(2, 3, 3\) but tensor 'c' has shape "
                                          r"\(2, 4, 4\)"):
