@@ -17,6 +17,7 @@ from .controller import choose_widths
 from .costs import FLOAT_OPS_PER_TRANSITION, avg_bits, layer_costs
 from .execute import OpOutput, get_backend, run_conv, run_gap, run_maxpool
 from .ir import INPUT, Conv, GlobalAvgPool, MaxPool
+from .kernels_ref import check_int_array
 from .model import NestedModel, tensor_shape
 from .plan import Plan, parse_plan, plan_from_mapping
 from .primitives import check_range
@@ -238,6 +239,8 @@ def run_layer(model: NestedModel, name: str, x, b_w: int, b_a: int, residual=Non
     want = tensor_shape(model.network, layer.input)
     if x.ndim != 4 or x.shape[1:] != want:
         raise ValueError(f"layer {name}: x must have shape (B, {', '.join(map(str, want))}), got {x.shape}")
-    res = None if residual is None else np.asarray(residual, dtype=np.int64)
+    check_int_array(f"layer {name}: x", x, 4, "(B, C, H, W)")
+    res = None if residual is None else \
+        check_int_array(f"layer {name}: residual", residual, 4, "(B, C, H, W)").astype(np.int64)
     return run_conv(get_backend(backend), layer, model.params(name), x.astype(np.int64), b_w, b_a,
                     model.tensor_signed(layer.input), model.spec, res).y

@@ -598,7 +598,7 @@ def conv_output(acc, shift: int, bias, m, s: int, lo: int, hi: int, r=None, m_r=
     if r is None:
         r3, m_r, has_r = np.zeros((1, 1, 1), np.int64), np.zeros(ch, np.int64), False
     else:
-        r = np.asarray(r)
+        r = kernels_ref.check_int_array("r", r, acc.ndim, "like acc")
         if r.shape != acc.shape:
             raise ValueError(f"r has shape {r.shape} but acc has {acc.shape}")
         r3 = np.ascontiguousarray(r, dtype=np.int64).reshape(acc3.shape)

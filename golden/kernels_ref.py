@@ -162,7 +162,7 @@ def conv_output(acc, shift: int, bias, m, s: int, lo: int, hi: int, r=None, m_r=
     m = check_channel_vector("m", m, x.shape[1]).astype(np.int64).reshape(chan)
     rm = 0
     if r is not None:
-        r = np.asarray(r, dtype=np.int64)
+        r = check_int_array("r", r, x.ndim, "like acc").astype(np.int64)
         if r.shape != x.shape:
             raise ValueError(f"r has shape {r.shape} but acc has {x.shape}")
         rm = r * check_channel_vector("m_r", m_r, x.shape[1]).astype(np.int64).reshape(chan)

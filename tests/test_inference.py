@@ -46,6 +46,15 @@ def test_run_layer_matches_inference_tensor():
     assert np.array_equal(y, r.tensors["block"])
 
 
+def test_run_layer_refuses_float_codes_naming_the_argument():
+    model = hand_model()
+    x = infer(model, HAND_IMAGE, backend="numpy", keep_tensors=True).tensors["conv1"]
+    with pytest.raises(TypeError, match=r"layer block: residual must be an integer array, got dtype float64"):
+        run_layer(model, "block", x, 8, 8, residual=x + 0.5, backend="numpy")
+    with pytest.raises(TypeError, match=r"layer block: x must be an integer array, got dtype float64"):
+        run_layer(model, "block", x + 0.5, 8, 8, residual=x, backend="numpy")
+
+
 @pytest.mark.parametrize("name", ["tiny", "tiny_bottleneck"])
 @pytest.mark.parametrize("mode", ["uniform:2", "uniform:6", "dynamic"])
 def test_numba_and_numpy_backends_bit_identical(name, mode):

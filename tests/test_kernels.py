@@ -359,6 +359,9 @@ def test_bad_inputs_name_the_argument(impl):
         impl.requant(x, 1, 1, 0, 255, x + 0.5, 1)
     with pytest.raises(TypeError, match="master codes q must be integers, got dtype float64"):
         impl.view(np.array([1.5, 2.0]), 4, True, S)
+    acc, ones = np.zeros((1, 2, 3, 3), np.int64), np.ones(2, np.int64)
+    with pytest.raises(TypeError, match=r"r must be an integer array, got dtype float64"):
+        impl.conv_output(acc, 0, ones, ones, 1, 0, 255, acc + 0.5, ones)
 
 
 def test_unknown_route_is_rejected():
