@@ -38,6 +38,7 @@ import numba  # noqa: E402
 
 from bench.ort_qlinear import build_qlinear_model, conv_integer_acc, image_to_u8, session  # noqa: E402
 from golden import kernels  # noqa: E402
+from golden.atomic import atomic_path  # noqa: E402
 from golden.inference import infer  # noqa: E402
 from golden.plan import parse_plan  # noqa: E402
 from golden.primitives import view  # noqa: E402
@@ -191,10 +192,8 @@ def write_results(rows: list[dict], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, write in (("results.json", lambda f: json.dump(rows, f, indent=2)),
                         ("results.csv", lambda f: _write_csv(rows, f))):
-        tmp = out / f".{name}.tmp"
-        with open(tmp, "w", newline="") as f:
+        with atomic_path(out / name) as tmp, open(tmp, "w", newline="") as f:
             write(f)
-        os.replace(tmp, out / name)
     labels = [f"{r['plan']}\nbatch {r['batch']}" for r in rows]
     xs = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -207,9 +206,11 @@ def write_results(rows: list[dict], out: Path) -> None:
     ax.set_title("ResNet integer inference speed (same process)")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / ".speed.png.tmp.png")
-    plt.close(fig)
-    os.replace(out / ".speed.png.tmp.png", out / "speed.png")
+    try:
+        with atomic_path(out / "speed.png") as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
     print(f"wrote {out}/results.csv, results.json, speed.png")
 
 

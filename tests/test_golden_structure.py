@@ -1,7 +1,8 @@
 """Structurally odd networks are refused naming the layer and the field (in the IR, and so in a model file's
-header, which stores the full op list), and the residual / bounds checks on the inference path."""
+header, which stores the full op list); the golden speed bench writes its results atomically."""
 import pytest
 
+from bench.golden_speed import write_results
 from golden.ir import Conv, GlobalAvgPool, Network
 from golden.model_file import ModelFileError, header_digest, load_model, read_header, save_model, write_model_file
 from golden.topologies import TOPOLOGIES
@@ -81,3 +82,17 @@ def test_tampered_model_file_header_is_refused(tmp_path, edit, message):
     _tamper(path, edit)
     with pytest.raises(ModelFileError, match=message):
         load_model(path)
+
+
+def _row(**extra):
+    return {"plan": "uniform:8", "batch": 1, "numba_img_s": 2.0, "numpy_img_s": 1.0, "ort_img_s": 3.0, **extra}
+
+
+def test_bench_results_are_written_atomically(tmp_path):
+    write_results([_row()], tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv", "results.json", "speed.png"]
+    before = (tmp_path / "results.json").read_bytes()
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        write_results([_row(bad=object())], tmp_path)  # json.dump fails half-way through the file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv", "results.json", "speed.png"]
+    assert (tmp_path / "results.json").read_bytes() == before
