@@ -1,4 +1,5 @@
-"""Verilog emission of DqtTop with a manifest (configuration, top name, ports, files with sha256)."""
+"""Verilog emission with a manifest (configuration, top name, ports, files with sha256): DqtTop (`write_rtl`,
+the `gen-rtl` path) and each unit on its own (`write_unit_rtl`: ViewUnit, PE, OutputUnit, for unit benches)."""
 from __future__ import annotations
 
 import hashlib
@@ -15,14 +16,18 @@ from amaranth.lib.wiring import In
 from golden.atomic import atomic_write_bytes
 from sim.tile import os_readout_cycles, os_tile_cycles
 
+from .output_unit import OutputUnit
 from .params import RtlConfig
+from .pe import PE
 from .top import PORT_DOCS, DqtTop, top_signature
+from .view_unit import ViewUnit
 
 GENERATOR_VERSION = "1.0.0"
 TOP_NAME = "dqt_top"
 VERILOG_FILE = f"{TOP_NAME}.v"
 WAIVER_FILE = f"{TOP_NAME}.vlt"
 MANIFEST_FILE = "manifest.json"
+UNIT_COMPONENTS = {"view_unit": ViewUnit, "pe": PE, "output_unit": OutputUnit}  # name -> component class
 
 # Verilator -Wall rules waived on the generated file only; docs/rtl.md ("Lint") explains each one.
 LINT_WAIVERS = {
@@ -52,20 +57,39 @@ def time0_trigger_as_initial(text: str) -> str:
     return _TIME0_TRIGGER.sub(lambda m: f"{m.group(1)}reg {m.group(2)} ;\n{m.group(1)}initial {m.group(2)}  = 1'h0;", text)
 
 
+def _convert(component, name: str) -> str:
+    """Verilog text of `component` as module `name` (one file, one module per submodule instance)."""
+    return time0_trigger_as_initial(verilog.convert(component, name=name, emit_src=False))
+
+
 def generate_verilog(cfg: RtlConfig) -> str:
     """Verilog text of the whole design (one file, one module per Amaranth submodule instance)."""
-    return time0_trigger_as_initial(verilog.convert(DqtTop(cfg), name=TOP_NAME, emit_src=False))
+    return _convert(DqtTop(cfg), TOP_NAME)
+
+
+def member_ports(members) -> list[dict]:
+    """Ports of a component's signature members (name -> Member), in order: name, direction, width, signedness."""
+    ports = []
+    for name, member in members.items():
+        shape = Shape.cast(member.shape)
+        ports.append({"name": name, "direction": "input" if member.flow == In else "output",
+                      "width": shape.width, "signed": shape.signed})
+    return ports
 
 
 def port_table(cfg: RtlConfig) -> list[dict]:
-    """Top-level ports: name, direction, width, signedness (clk and rst first)."""
-    ports = [{"name": "clk", "direction": "input", "width": 1, "signed": False, "doc": PORT_DOCS["clk"]},
-             {"name": "rst", "direction": "input", "width": 1, "signed": False, "doc": PORT_DOCS["rst"]}]
-    for name, member in top_signature(cfg).items():
-        shape = Shape.cast(member.shape)
-        ports.append({"name": name, "direction": "input" if member.flow == In else "output",
-                      "width": shape.width, "signed": shape.signed, "doc": PORT_DOCS[name]})
-    return ports
+    """Top-level ports: name, direction, width, signedness, one-line doc (clk and rst first)."""
+    clock = [{"name": name, "direction": "input", "width": 1, "signed": False} for name in ("clk", "rst")]
+    return [{**port, "doc": PORT_DOCS[port["name"]]} for port in clock + member_ports(top_signature(cfg))]
+
+
+def _file_entries(files: dict[str, bytes]) -> list[dict]:
+    return [{"path": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in files.items()]
+
+
+def _generator_fields() -> dict:
+    return {"generator": "dqt-hw rtl", "generator_version": GENERATOR_VERSION, "amaranth_version": amaranth.__version__}
 
 
 def lint_waivers() -> str:
@@ -86,15 +110,33 @@ def write_rtl(cfg: RtlConfig, out_dir: str | os.PathLike) -> dict:
     atomic_write_bytes(out / WAIVER_FILE, waivers)
     r, c = cfg.rows, cfg.cols
     manifest = {
-        "generator": "dqt-hw rtl", "generator_version": GENERATOR_VERSION, "amaranth_version": amaranth.__version__,
-        "top": TOP_NAME, "config": cfg.to_dict(),
+        **_generator_fields(), "top": TOP_NAME, "config": cfg.to_dict(),
         "tile_cycles": {"formula": "os_fold_cycles(R, C, K) + os_readout_cycles(R, C)  (sim/tile.py)",
                         "readout_cycles": os_readout_cycles(r, c), "at_k_max": os_tile_cycles(r, c, cfg.k_max)},
         "clock": "clk, rising edge; rst synchronous, active high",
         "ports": port_table(cfg),
-        "files": [{"path": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-                  for name, data in ((VERILOG_FILE, text), (WAIVER_FILE, waivers))],
+        "files": _file_entries({VERILOG_FILE: text, WAIVER_FILE: waivers}),
         "lint": f"verilator --lint-only -Wall {WAIVER_FILE} {VERILOG_FILE} --top-module {TOP_NAME}",
     }
+    atomic_write_bytes(out / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
+    return manifest
+
+
+def write_unit_rtl(unit: str, cfg: RtlConfig, out_dir: str | os.PathLike) -> dict:
+    """Write `<unit>.v` (module `<unit>`) and manifest.json for one unit of UNIT_COMPONENTS into `out_dir`.
+
+    The manifest has the top's layout without the top-only fields: generator, top (= unit), config, ports (the
+    unit's signature only; clk / rst, where the unit is clocked, are not listed), files with sha256. Returns the manifest.
+    """
+    if unit not in UNIT_COMPONENTS:
+        raise ValueError(f"unit must be one of {', '.join(UNIT_COMPONENTS)}, got {unit!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    component = UNIT_COMPONENTS[unit](cfg)
+    file_name = f"{unit}.v"
+    text = _convert(component, unit).encode()
+    atomic_write_bytes(out / file_name, text)
+    manifest = {**_generator_fields(), "top": unit, "config": cfg.to_dict(),
+                "ports": member_ports(component.signature.members), "files": _file_entries({file_name: text})}
     atomic_write_bytes(out / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
     return manifest

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from rtl.emit import MANIFEST_FILE, TOP_NAME, VERILOG_FILE, WAIVER_FILE, write_rtl
+from rtl.emit import MANIFEST_FILE, TOP_NAME, UNIT_COMPONENTS, VERILOG_FILE, WAIVER_FILE, write_rtl, write_unit_rtl
 from rtl.lint import iverilog_compile, verilator_lint
 from rtl.params import config_from_options
 from rtl.stats import classify_modules, gate_equivalents
@@ -56,6 +56,30 @@ def test_fault_recorded_and_changes_verilog(tmp_path):
     assert faulty["config"]["fault"] == "narrow_acc" and faulty["config"]["pe_acc_bits"] == 16
     assert faulty["files"][0]["sha256"] != clean["files"][0]["sha256"]
 
+
+
+@pytest.mark.parametrize("unit", sorted(UNIT_COMPONENTS))
+def test_write_unit_rtl_manifest_matches_the_component(tmp_path, unit):
+    cfg = config_from_options("2x3", n_bits=6, acc_bits=20, k_max=8)
+    manifest = write_unit_rtl(unit, cfg, tmp_path)
+    assert json.loads((tmp_path / MANIFEST_FILE).read_text()) == manifest
+    assert manifest["top"] == unit and manifest["config"] == cfg.to_dict()
+    [entry] = manifest["files"]
+    text = (tmp_path / f"{unit}.v").read_bytes()
+    assert entry["path"] == f"{unit}.v" and entry["sha256"] == hashlib.sha256(text).hexdigest()
+    source = text.decode()
+    assert re.search(rf"^module {unit}\(", source, re.M)
+    declared = {m["name"]: (m["dir"], int(m["hi"] or 0) + 1) for m in re.finditer(
+        r"^\s*(?P<dir>input|output) (?:\[(?P<hi>\d+):0\] )?(?P<name>\w+);", source, re.M)}
+    assert set(declared) - {p["name"] for p in manifest["ports"]} <= {"clk", "rst"}
+    for port in manifest["ports"]:
+        assert declared[port["name"]] == (port["direction"], port["width"])
+
+
+def test_write_unit_rtl_rejects_unknown_unit(tmp_path):
+    with pytest.raises(ValueError, match="unit must be one of"):
+        write_unit_rtl("top", config_from_options("2x2", k_max=8), tmp_path)
+    assert not any(tmp_path.iterdir())
 
 @pytest.mark.parametrize("pe,n_bits,acc_bits", [("4x8", 8, 32), ("3x5", 6, 20)])
 def test_verilator_lint_and_iverilog(tmp_path, pe, n_bits, acc_bits):
