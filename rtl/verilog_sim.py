@@ -12,9 +12,9 @@ import numpy as np
 
 from .amaranth_sim import pack_lanes, unpack_lanes
 from .emit import TOP_NAME, VERILOG_FILE, port_table, write_rtl
-from .lint import _require, _tool_env
 from .params import RtlConfig
 from .tile_model import TileJob, mode_code
+from .toolchain import require_tool, tool_env
 
 TB_TEMPLATE = """`timescale 1ns/1ps
 module tb;
@@ -82,10 +82,10 @@ def run_tile_iverilog(cfg: RtlConfig, job: TileJob, workdir: str | os.PathLike) 
                             a_signed=int(job.a_signed), mode=mode_code(job.mode), s=job.s, res_en=int(job.res_en),
                             k_len=k_len, rows=rows, limit=cfg.max_tile_cycles + 10)
     (work / "tb.v").write_text(tb)
-    env = _tool_env()
-    subprocess.run([_require("iverilog", env), "-g2012", "-s", "tb", "-o", "tb.vvp", "tb.v", VERILOG_FILE],
+    env = tool_env()
+    subprocess.run([require_tool("iverilog", env), "-g2012", "-s", "tb", "-o", "tb.vvp", "tb.v", VERILOG_FILE],
                    cwd=work, env=env, check=True, capture_output=True, text=True)
-    subprocess.run([_require("vvp", env), "-n", "tb.vvp"], cwd=work, env=env, check=True, capture_output=True,
+    subprocess.run([require_tool("vvp", env), "-n", "tb.vvp"], cwd=work, env=env, check=True, capture_output=True,
                    text=True)
     y = np.zeros((rows, cols), dtype=np.int64)
     clamped = np.zeros((rows, cols), dtype=np.int64)

