@@ -180,22 +180,27 @@ class RtlConfig:
         }
 
 
+# Constructor field (first word of a NestedSpec / ArrayConfig / RtlConfig ValueError) -> the CLI option that sets it
+OPTION_OF_FIELD = {"rows": "--pe", "cols": "--pe", "n_bits": "--n-bits", "candidates": "--n-bits",
+                   "acc_bits": "--acc-bits", "k_max": "--k-max", "fault": "--fault"}
+
+
 def config_from_options(pe: str, n_bits: int = 8, acc_bits: int = 32, k_max: int = DEFAULT_K_MAX,
                         fault: str | None = None) -> RtlConfig:
-    """Build an RtlConfig from CLI-style options; ValueError messages name the offending option."""
+    """Build an RtlConfig from CLI-style options; ValueError messages name the offending option.
+
+    The constructors do the checking; their error ("<field> must ...") is re-raised as "<option>: <error>"
+    through OPTION_OF_FIELD. Candidates are the even widths in [2, N] plus N itself.
+    """
     from sim.config import parse_pe
 
     rows, cols = parse_pe(pe)
-    if not (1 <= rows <= MAX_RTL_DIM and 1 <= cols <= MAX_RTL_DIM):
-        raise ValueError(f"--pe rows and cols must be in [1, {MAX_RTL_DIM}] for the RTL generator, got {pe!r}")
     try:
         spec = NestedSpec(n_bits=n_bits, acc_bits=acc_bits,
                           candidates=tuple(b for b in range(2, n_bits + 1) if b % 2 == 0 or b == n_bits))
+        return RtlConfig(array=ArrayConfig(rows=rows, cols=cols, spec=spec), k_max=k_max, fault=fault)
     except (TypeError, ValueError) as err:
-        option = "--n-bits" if "n_bits" in str(err) or "candidates" in str(err) else "--acc-bits"
+        option = OPTION_OF_FIELD.get(str(err).split(" ", 1)[0])
+        if option is None:
+            raise
         raise ValueError(f"{option}: {err}") from err
-    if isinstance(k_max, bool) or not isinstance(k_max, int) or not 1 <= k_max <= 1 << 20:
-        raise ValueError(f"--k-max must be an int in [1, {1 << 20}], got {k_max!r}")
-    if fault is not None and fault not in FAULTS:
-        raise ValueError(f"--fault must be one of {', '.join(FAULTS)}, got {fault!r}")
-    return RtlConfig(array=ArrayConfig(rows=rows, cols=cols, spec=spec), k_max=k_max, fault=fault)
