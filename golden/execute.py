@@ -8,9 +8,10 @@ A conv / linear at widths (b_w, b_a), with k_w = N - b_w and k_a = N - b_a:
        or y = x                                            (output_kind "wide": the residual term of a block)
 One multiplier m[c] and one shift s serve every width: a width switch changes only the shift amounts of
 steps 1-2 (the views and the align shift), never a multiplier. Every width check raises ArithmeticOverflow
-naming the layer. Step 4 is computed in int64 and not checked here: golden/bounds.py proves
-max|x|·m + max|r|·m_r + 2^(s-1) < 2^63 when a model is saved, loaded or built synthetically (it always holds
-when ACC_BITS + M_BITS <= 62, as for the defaults: |x|, |r| < 2^(ACC_BITS-1), m, m_r < 2^M_BITS).
+naming the layer. Step 4 is computed in int64 and not checked per image: max|x|·m + max|r|·m_r + 2^(s-1)
+< 2^63 always holds when ACC_BITS + M_BITS <= 62 (as for the defaults: |x|, |r| < 2^(ACC_BITS-1),
+m, m_r < 2^M_BITS, 2^(s-1) <= 2^61), and otherwise golden/bounds.py proves it. `check_model` makes sure of it
+once per model object, whatever built the model (a file, the synthetic exporter, train/, a hand-made one).
 
 Tensors are int64 (B, C, H, W) master codes; a linear's input and output are (B, C, 1, 1).
 """
@@ -21,12 +22,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .bounds import prove_bounds
 from .ir import Conv, GlobalAvgPool, MaxPool
-from .model import ConvParams, GapParams
+from .model import ConvParams, GapParams, NestedModel, validate_model
 from .primitives import align_shift, check_range
-from .spec import NestedSpec
+from .spec import REQUANT_BITS, NestedSpec
 
 INT64_MAX = NestedSpec.int_range(64, True)[1]
+# ACC_BITS + M_BITS up to this, the requant sum cannot overflow: |x|·m + |r|·m_r + 2^(s-1)
+# < 2·2^(ACC_BITS-1)·2^M_BITS + 2^(MAX_SHIFT-1) <= 2^(REQUANT_BITS-2) + 2^(REQUANT_BITS-3) < 2^(REQUANT_BITS-1)
+SAFE_REQUANT_BITS = REQUANT_BITS - 2
 
 
 BACKEND_NAMES = ("numba", "numpy")
@@ -56,6 +61,21 @@ class OpOutput:
 def output_range(layer: Conv, spec: NestedSpec) -> tuple[int, int]:
     """Clamp range of a requantized layer: ReLU [0, 2^N-1] ("act") or signed logit_bits ("logits")."""
     return spec.logit_range if layer.output_kind == "logits" else spec.code_range(False)
+
+
+_CHECKED_MODELS: weakref.WeakSet = weakref.WeakSet()
+
+
+def check_model(model: NestedModel) -> None:
+    """Once per model object (remembered by identity): validate_model, then, unless ACC_BITS + M_BITS <=
+    SAFE_REQUANT_BITS (62) makes the int64 requant of step 4 safe by construction, golden.bounds.prove_bounds.
+    Raises naming the layer (ValueError / TypeError, ArithmeticOverflow) before any image runs."""
+    if model in _CHECKED_MODELS:
+        return
+    validate_model(model)
+    if model.spec.acc_bits + model.spec.m_bits > SAFE_REQUANT_BITS:
+        prove_bounds(model)
+    _CHECKED_MODELS.add(model)
 
 
 _WEIGHT_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

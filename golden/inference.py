@@ -15,7 +15,7 @@ import numpy as np
 
 from .controller import choose_widths
 from .costs import FLOAT_OPS_PER_TRANSITION, avg_bits, layer_costs
-from .execute import OpOutput, get_backend, run_conv, run_gap, run_maxpool
+from .execute import OpOutput, check_model, get_backend, run_conv, run_gap, run_maxpool
 from .ir import INPUT, Conv, GlobalAvgPool, MaxPool
 from .kernels_ref import check_int_array
 from .model import NestedModel, tensor_shape
@@ -172,8 +172,10 @@ def _resolve_plan(model: NestedModel, plan) -> Widths:
 
 def infer(model: NestedModel, images, plan: Plan | str | None = None, dynamic: bool = False,
           backend: str = "numba", keep_tensors: bool = False, progress: Progress | None = None) -> InferenceResult:
-    """Integer inference of `images` (B, C, H, W) master codes; see the module docstring for the modes."""
+    """Integer inference of `images` (B, C, H, W) master codes; see the module docstring for the modes.
+    The model is validated (and its requant bounds proven where the widths need it) on its first use."""
     kernels = get_backend(backend)
+    check_model(model)
     tensors = {INPUT: _check_images(model, images)}
     batch = len(tensors[INPUT])
     net, spec = model.network, model.spec
@@ -232,6 +234,7 @@ def run_layer(model: NestedModel, name: str, x, b_w: int, b_a: int, residual=Non
               backend: str = "numba") -> np.ndarray:
     """One conv/linear of `model` on input master codes x (B, C, H, W) at widths (b_w, b_a): its requantized
     output codes, or for a downsample ("wide") layer its acc' + bias. `residual` as in golden.execute.run_conv."""
+    check_model(model)
     layer = model.network.op(name)
     if not isinstance(layer, Conv):
         raise ValueError(f"op {name} is a {layer.kind}, not a conv/linear")
@@ -242,5 +245,7 @@ def run_layer(model: NestedModel, name: str, x, b_w: int, b_a: int, residual=Non
     check_int_array(f"layer {name}: x", x, 4, "(B, C, H, W)")
     res = None if residual is None else \
         check_int_array(f"layer {name}: residual", residual, 4, "(B, C, H, W)").astype(np.int64)
+    if res is not None:  # what golden.execute.check_model's int64 requant guarantee assumes of r
+        check_range(res, *model.spec.acc_range, f"layer {name}: residual")
     return run_conv(get_backend(backend), layer, model.params(name), x.astype(np.int64), b_w, b_a,
                     model.tensor_signed(layer.input), model.spec, res).y

@@ -1,4 +1,6 @@
 """Golden inference: a hand-worked network, numba vs numpy twins, dynamic mode, overflow and input errors."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -118,3 +120,44 @@ def test_bad_images_and_backend():
         infer(model, np.zeros((1, 1, 2, 2)), backend="numpy")
     with pytest.raises(ValueError, match="backend"):
         infer(model, HAND_IMAGE, backend="cuda")
+
+
+def _wide_spec_model():
+    """One N=16 logits layer under ACC_BITS + M_BITS = 48 + 31 > 62: x = 4·(-2^15)² = 2^32 at the most, and
+    x·m + 2^61 with m = 2^31 - 1 exceeds 2^63 (the int64 requant would wrap to a wrong logit)."""
+    from golden.ir import Conv, Network
+    from golden.model import ConvParams, NestedModel
+    from golden.spec import NestedSpec
+    spec = NestedSpec(n_bits=16, acc_bits=48, m_bits=31)
+    fc = Conv("fc", "input", 4, 1, (1, 1), output_kind="logits", switchable=False, kind="linear")
+    params = ConvParams(np.full((1, 4), -2 ** 15, np.int16), np.zeros(1, np.int32),
+                        np.array([2 ** 31 - 1], np.int64), 62, None, np.ones(1))
+    net = Network("wide_spec", (4, 1, 1), (fc,), "input", 1)
+    return NestedModel(net, spec, {"fc": params}, {}, {"input": 1.0, "fc": 1.0})
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_requant_that_could_wrap_int64_is_refused_before_running(backend):
+    images = np.full((1, 4, 1, 1), -2 ** 15, np.int64)
+    with pytest.raises(ArithmeticOverflow, match=r"layer fc: worst-case requant sum \d+ exceeds 64-bit"):
+        infer(_wide_spec_model(), images, backend=backend)
+    with pytest.raises(ArithmeticOverflow, match=r"layer fc: worst-case requant sum"):
+        run_layer(_wide_spec_model(), "fc", images, 16, 16, backend=backend)
+    model = hand_model()
+    x = infer(model, HAND_IMAGE, backend=backend, keep_tensors=True).tensors["conv1"]
+    with pytest.raises(ArithmeticOverflow, match=r"layer block: residual: value \d+ outside \[-2147483648, "):
+        run_layer(model, "block", x, 8, 8, residual=x + 2 ** 31, backend=backend)  # r·m_r must not wrap either
+
+
+def test_hand_built_model_is_validated_on_first_use_only(monkeypatch):
+    import golden.execute
+    model = hand_model()
+    model.layers["fc"] = dataclasses.replace(model.layers["fc"], m=np.array([5, 2 ** 40], np.int64))
+    with pytest.raises(ValueError, match=r"layer fc: m value 1099511627776 outside \[0, 65535\]"):
+        infer(model, HAND_IMAGE)  # m >= 2^M_BITS: x·m could wrap int64 with the default widths too
+    calls = []
+    monkeypatch.setattr(golden.execute, "validate_model", lambda m: calls.append(m))
+    good = hand_model()
+    for _ in range(3):
+        infer(good, HAND_IMAGE)
+    assert calls == [good]
