@@ -126,7 +126,8 @@ def write_unit_rtl(unit: str, cfg: RtlConfig, out_dir: str | os.PathLike) -> dic
     """Write `<unit>.v` (module `<unit>`) and manifest.json for one unit of UNIT_COMPONENTS into `out_dir`.
 
     The manifest has the top's layout without the top-only fields: generator, top (= unit), config, ports (the
-    unit's signature only; clk / rst, where the unit is clocked, are not listed), files with sha256. Returns the manifest.
+    unit's signature only; clk / rst, where the unit is clocked, are not listed), files with sha256. Returns the
+    manifest.
     """
     if unit not in UNIT_COMPONENTS:
         raise ValueError(f"unit must be one of {', '.join(UNIT_COMPONENTS)}, got {unit!r}")
