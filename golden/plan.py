@@ -17,6 +17,7 @@ from .spec import NestedSpec
 
 Widths = dict[str, tuple[int, int]]
 DEFAULT_KEY = "default"
+UNIFORM_PREFIX = "uniform:"
 
 
 @dataclass(frozen=True)
@@ -66,18 +67,26 @@ def plan_from_mapping(name: str, mapping: Mapping, network: Network, spec: Neste
 
 def uniform_plan(bits: int, network: Network, spec: NestedSpec) -> Plan:
     """Every switchable layer at b_w = b_a = bits."""
-    return plan_from_mapping(f"uniform:{bits}", {DEFAULT_KEY: bits}, network, spec)
+    return plan_from_mapping(f"{UNIFORM_PREFIX}{bits}", {DEFAULT_KEY: bits}, network, spec)
+
+
+def uniform_width(text: str, spec: NestedSpec) -> int | None:
+    """B of a plan written `uniform:B`, checked 2 <= B <= N; None for any other plan text (a file path)."""
+    if not text.startswith(UNIFORM_PREFIX):
+        return None
+    bits = text[len(UNIFORM_PREFIX):]
+    if not bits.isdigit():
+        raise ValueError(f"plan {text!r}: width {bits!r} is not an integer")
+    return spec.check_width(int(bits), f"plan {text!r}: b_a and b_w")
 
 
 def parse_plan(text: str, network: Network, spec: NestedSpec) -> Plan:
     """`uniform:B` or the path of a JSON plan file (see the module docstring)."""
     if not isinstance(text, str) or not text:
         raise ValueError(f"plan must be 'uniform:B' or a JSON file path, got {text!r}")
-    if text.startswith("uniform:"):
-        bits = text.split(":", 1)[1]
-        if not bits.isdigit():
-            raise ValueError(f"plan {text!r}: width {bits!r} is not an integer")
-        return uniform_plan(int(bits), network, spec)
+    bits = uniform_width(text, spec)
+    if bits is not None:
+        return uniform_plan(bits, network, spec)
     path = Path(text)
     if not path.is_file():
         raise ValueError(f"plan {text!r}: not 'uniform:B' and no such file")

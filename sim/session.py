@@ -6,7 +6,7 @@ from pathlib import Path
 
 from golden.controller import controller_network
 from golden.model_file import load_model
-from golden.plan import parse_plan
+from golden.plan import parse_plan, uniform_width
 from golden.session import GoldenRun
 from golden.spec import DEFAULT_SPEC, NestedSpec
 from golden.topologies import TOPOLOGIES, topology
@@ -45,13 +45,15 @@ def energy_option(path: str | None) -> EnergyTable | None:
     return None if path is None else load_energy(path)
 
 
-def check_plan_option(plan: str | None, spec: NestedSpec) -> None:
-    """--plan uniform:B must have an integer 2 <= B <= N (checked before any inference runs)."""
-    if plan is None or not plan.startswith("uniform:"):
-        return
-    bits = plan.split(":", 1)[1]
-    if not bits.isdigit() or not 2 <= int(bits) <= spec.n_bits:
-        raise ValueError(f"--plan {plan!r}: width must be an integer in [2, {spec.n_bits}]")
+def check_plan_option(plan: str | None, spec: NestedSpec) -> int | None:
+    """--plan uniform:B must have an integer 2 <= B <= N (checked before any inference runs); returns B, or
+    None when there is no plan or it is a plan file."""
+    if plan is None:
+        return None
+    try:
+        return uniform_width(plan, spec)
+    except ValueError as e:
+        raise ValueError(f"--plan: {e}") from None
 
 
 def simulate_golden_run(run: GoldenRun, config: ArrayConfig, energy: EnergyTable | None = None) -> list[NetworkSim]:
@@ -76,10 +78,10 @@ def csv_plan_bits(plan: str | None, spec: NestedSpec) -> int:
     per-layer JSON plans apply to golden models only."""
     if plan is None:
         return spec.n_bits
-    check_plan_option(plan, spec)
-    if not plan.startswith("uniform:"):
+    bits = check_plan_option(plan, spec)
+    if bits is None:
         raise ValueError(f"--plan {plan!r}: with --topology only uniform:B plans are supported")
-    return int(plan.split(":", 1)[1])
+    return bits
 
 
 def simulate_topology_csv(path: str | Path, plan: str | None, config: ArrayConfig,

@@ -6,10 +6,10 @@ its widths from the manifest and never restates them.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 
+from golden.atomic import atomic_write_bytes
 from rtl.emit import MANIFEST_FILE, UNIT_COMPONENTS, write_rtl, write_unit_rtl
 from rtl.params import RtlConfig
 from sim.config import ArrayConfig
@@ -38,9 +38,7 @@ def _write_if_changed(path: Path, text: str) -> None:
     """Rewrite `path` only when its text changes (keeps mtimes, so incremental builds stay incremental)."""
     if path.exists() and path.read_text() == text:
         return
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, text.encode())
 
 
 def generate(unit: str, cfg: RtlConfig) -> Design:
