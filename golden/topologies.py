@@ -15,9 +15,9 @@ class _Builder:
         self.ops: list = []
         self.tensor, self.ch, self.hw = INPUT, in_ch, (hw, hw)
 
-    def conv(self, name, out_ch, kernel, stride=1, padding=0, *, source=None, **kw) -> Conv:
-        src, ch, hw = source if source else (self.tensor, self.ch, self.hw)
-        layer = Conv(name, src, ch, out_ch, hw, kernel, stride, padding, **kw)
+    def conv(self, name, out_ch, kernel, stride=1, padding=0, **kw) -> Conv:
+        """Append a conv reading the current tensor (the current tensor does not advance: see `advance`)."""
+        layer = Conv(name, self.tensor, self.ch, out_ch, self.hw, kernel, stride, padding, **kw)
         self.ops.append(layer)
         return layer
 
