@@ -20,3 +20,5 @@ from . import rtl_cmds  # noqa: E402
 MODULES.append(rtl_cmds)
 from . import train_cmds  # noqa: E402
 MODULES.append(train_cmds)
+from . import qonnx_cmds  # noqa: E402
+MODULES.append(qonnx_cmds)

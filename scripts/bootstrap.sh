@@ -22,7 +22,7 @@ if [ ! -x .venv/bin/python ]; then
     echo "bootstrap: creating .venv with $($PYTHON --version)"
     "$PYTHON" -m venv .venv
 fi
-EXTRAS=${DQT_EXTRAS:-bench,train}
+EXTRAS=${DQT_EXTRAS:-bench,train,qonnx}
 echo "bootstrap: installing the project into .venv (extras: $EXTRAS)"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[${EXTRAS}]"
