@@ -17,7 +17,9 @@ Zero points must be 0 and bit widths 2..8 (activations and weights).
 
 Mapping (N = spec.n_bits, real value = Δ · code):
     a b-bit code q at scale Δ becomes the master code q·2^(N-b) at scale Δ/2^(N-b) (exact; its b-bit view
-    is q again), so a 4-bit layer of the graph is an N-bit master viewed at 4 bits (the implied plan);
+    is q again), so a 4-bit layer of the graph is an N-bit master viewed at 4 bits (the implied plan); a b-bit
+    activation's requant gets a -1/2 master-step bias so its master is ⌊2^(N-b)·v⌋ and the b-bit view rounds
+    v once (no double rounding); FLOOR / CEIL activation Quants get a -/+ 1/2 step bias (ROUNDING_OFFSET);
     conv:  real = Δ_w[c]·Δ_in·γ[c]·acc + β'[c] (BatchNorm γ = scale/sqrt(var + eps) > 0 folded), so
            weight_scale[c] = Δ_w[c]·γ[c], bias[c] = round(β'[c] / (weight_scale[c]·Δ_in)) (int32),
            m[c] / 2^s ≈ weight_scale[c]·Δ_in / Δ_out, m_r[c] / 2^s ≈ Δ_r[c] / Δ_out (golden.calibrate);
@@ -43,6 +45,10 @@ from golden.spec import DEFAULT_SPEC, NestedSpec
 from .qonnx_quant import ROUNDING_MODES, int_bounds, quant_codes
 
 QUANT_OPS = ("Quant", "IntQuant")
+# Rounding of an unsigned activation Quant as the golden half-up requant of (value + offset · Δ_q): the
+# nearest modes differ from half-up on exact ties only; FLOOR = DOWN and CEIL = UP on values >= 0.
+ROUNDING_OFFSET = {"ROUND": 0.0, "HALF_EVEN": 0.0, "HALF_UP": 0.0, "HALF_DOWN": 0.0,
+                   "FLOOR": -0.5, "DOWN": -0.5, "CEIL": 0.5, "UP": 0.5}
 
 
 class UnsupportedGraph(ValueError):
@@ -158,7 +164,7 @@ class _State:
     notes: list = field(default_factory=list)
     input_quant: InputQuant | None = None
     names: set = field(default_factory=set)
-    tie_even: list = field(default_factory=list)
+    other_rounding: list = field(default_factory=list)
 
 
 def _attrs(node) -> dict:
@@ -259,14 +265,18 @@ def _quant(st: _State, node, graph_inputs: set) -> None:
         raise _fail(node, "attribute signed=1 on an activation: inner activations are unsigned (ReLU range)")
     if narrow:
         raise _fail(node, "attribute narrow=1 on an unsigned activation (its views saturate at 2^b - 1)")
-    if mode not in ("ROUND", "HALF_EVEN", "HALF_UP"):
-        raise _fail(node, f"attribute rounding_mode={mode!r} on an activation: the golden requant rounds "
-                          f"to nearest (ROUND, HALF_EVEN or HALF_UP)")
     if mode != "HALF_UP":
-        st.tie_even.append(_label(node))
+        st.other_rounding.append(f"{_label(node)} {mode}")
     master = s / 2 ** (n - bits)
     if isinstance(v, Pending):
+        # FLOOR / DOWN (CEIL / UP) of a value >= 0 is round-half-up of the value minus (plus) half a step s;
+        # a b < N bit tensor's master is floored (minus half a master step) so that its b-bit view rounds once:
+        # ⌊(⌊2^k·v⌋ + 2^(k-1)) / 2^k⌋ = ⌊v + 1/2⌋
+        v.eff_bias = v.eff_bias + ROUNDING_OFFSET[mode] * s - (0.5 * master if bits < n else 0.0)
         st.values[out] = _finish_act(st, v, master, bits)
+    elif ROUNDING_OFFSET[mode]:
+        raise _fail(node, f"attribute rounding_mode={mode}: a pool or identity output rounds to nearest only "
+                          f"(ROUND, HALF_EVEN, HALF_UP, HALF_DOWN)")
     elif isinstance(v, PendingGap):
         st.values[out] = _finish_gap(st, v, master, bits)
     elif isinstance(v, QAct) and not v.signed and v.bits == bits and math.isclose(v.scale, master, rel_tol=1e-6):
@@ -285,7 +295,8 @@ def _weight(st: _State, node, index: int, out_axis: int) -> tuple[np.ndarray, in
     if not v.signed:
         raise _fail(node, f"input {index} (weight): its Quant ({v.node}) has signed=0; weights are signed")
     if not 2 <= v.bits <= st.spec.n_bits:
-        raise _fail(node, f"input {index} (weight): its Quant ({v.node}) has {v.bits} bits, supported 2..{st.spec.n_bits}")
+        raise _fail(node, f"input {index} (weight): its Quant ({v.node}) has {v.bits} bits, supported "
+                          f"2..{st.spec.n_bits}")
     codes = np.moveaxis(v.codes, out_axis, 0)
     scale = np.moveaxis(v.scale, out_axis, 0).reshape(codes.shape[0], -1)
     if np.any(scale != scale[:, :1]):
@@ -434,6 +445,10 @@ def _flatten(st: _State, node) -> None:
         raise _fail(node, f"input 0 has shape {x.shape}; flattening is supported on a pooled (C, 1, 1) tensor")
     if node.op_type == "Flatten" and _attrs(node).get("axis", 1) != 1:
         raise _fail(node, "attribute axis must be 1")
+    if node.op_type == "Reshape":
+        target = _const(st, node, 1, "shape").reshape(-1)
+        if len(target) != 2 or target[1] not in (-1, x.shape[0]):
+            raise _fail(node, f"input 1 (shape) {target.tolist()}: a reshape to (batch, {x.shape[0]}) is supported")
     st.values[node.output[0]] = QAct(x.tensor, x.scale, x.bits, x.signed, x.shape, flat=True)
 
 
@@ -581,9 +596,11 @@ def import_graph(onnx_model, spec: NestedSpec = DEFAULT_SPEC, name: str = "qonnx
     last = st.ops[-1]
     network = Network(name, st.shapes[INPUT], tuple(st.ops), INPUT, last.out_ch)
     st.scales[INPUT] = st.input_quant.scale / 2 ** (spec.n_bits - st.input_quant.bits)
-    if st.tie_even:
-        st.notes.append(f"{len(st.tie_even)} activation Quant nodes ({st.tie_even[0]}, ...) round ties to even; "
-                        f"the golden requant rounds ties up (they differ on exact ties only)")
+    if st.other_rounding:
+        st.notes.append(f"{len(st.other_rounding)} activation Quant nodes ({', '.join(st.other_rounding[:2])}"
+                        f"{', ...' if len(st.other_rounding) > 2 else ''}) do not round half-up; the golden requant "
+                        f"rounds half-up, FLOOR / CEIL after a -/+ half-step bias shift (they differ on exact ties "
+                        f"and by the bias rounding)")
     model = NestedModel(network, spec, st.params, st.pools, st.scales, True, None)
     plan = Plan(f"implied by {name}", {layer.name: st.widths[layer.name] for layer in network.switchable_layers})
     return ImportResult(model, plan, st.input_quant, st.mappings, st.notes)

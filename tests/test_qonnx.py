@@ -72,14 +72,16 @@ class _G:
         graph = helper.make_graph(self.nodes, "pow2", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
                                   [helper.make_tensor_value_info(out, TensorProto.FLOAT, [shape[0], classes])],
                                   initializer=self.inits)
-        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(QONNX_DOMAIN, 1)])
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                       helper.make_opsetid(QONNX_DOMAIN, 1)])
 
 
-def pow2_graph(seed: int = 0):
+def pow2_graph(seed: int = 0, act_mode: str = "HALF_UP"):
     """Input (8-bit, Δ 2^-5) -> conv1 (per-channel Δ_w 2^-3 / 2^-4, bias) -> A (8-bit, 2^-3) -> conv2 -> B (4-bit,
     2^-2) -> conv3 (4-bit weights) + A -> C -> max pool -> conv4 (stride 2) + 1×1 downsample -> E -> average pool
     (Quant) -> Gemm (+ bias) -> Quant (16-bit signed, 2^-8). Every product scale divides the next master scale, so
-    the golden requants round exactly where QONNX's HALF_UP Quants do."""
+    the golden requants round exactly where QONNX's HALF_UP Quants do (FLOOR: after a half-step bias shift,
+    exact too: floor(v) = ⌊(v - 1/2) + 1/2⌋)."""
     rng = np.random.default_rng(seed)
     g = _G()
     x = g.quant("x", 2.0 ** -5, 8, True, mode="ROUND")
@@ -90,14 +92,16 @@ def pow2_graph(seed: int = 0):
 
     w1_scale = np.where(np.arange(8) % 2, 2.0 ** -3, 2.0 ** -4).reshape(8, 1, 1, 1)
     bias1 = rng.integers(-50, 50, 8) * (w1_scale.reshape(-1) * 2.0 ** -5)
-    a = g.quant(g.node("Relu", [conv(x, g.weight(rng, (8, 3, 3, 3), w1_scale, 8), bias1)]), 2.0 ** -3, 8, False)
-    b = g.quant(g.node("Relu", [conv(a, g.weight(rng, (8, 8, 3, 3), 2.0 ** -3, 8, 6))]), 2.0 ** -2, 4, False)
+    a = g.quant(g.node("Relu", [conv(x, g.weight(rng, (8, 3, 3, 3), w1_scale, 8), bias1)]), 2.0 ** -3, 8, False,
+                mode=act_mode)
+    b = g.quant(g.node("Relu", [conv(a, g.weight(rng, (8, 8, 3, 3), 2.0 ** -3, 8, 6))]), 2.0 ** -2, 4, False,
+                mode=act_mode)
     c3 = conv(b, g.weight(rng, (8, 8, 3, 3), 2.0 ** -2, 4, 5))
-    c = g.quant(g.node("Relu", [g.node("Add", [c3, a])]), 2.0 ** -3, 8, False)
+    c = g.quant(g.node("Relu", [g.node("Add", [c3, a])]), 2.0 ** -3, 8, False, mode=act_mode)
     d = g.node("MaxPool", [c], kernel_shape=[2, 2], strides=[2, 2])
     main = conv(d, g.weight(rng, (16, 8, 3, 3), 2.0 ** -3, 8, 6), stride=2)
     down = conv(d, g.weight(rng, (16, 8, 1, 1), 2.0 ** -4, 8), stride=2, pad=0, k=1)
-    e = g.quant(g.node("Relu", [g.node("Add", [down, main])]), 2.0 ** -3, 8, False)
+    e = g.quant(g.node("Relu", [g.node("Add", [down, main])]), 2.0 ** -3, 8, False, mode=act_mode)
     pooled = g.quant(g.node("GlobalAveragePool", [e]), 2.0 ** -3, 8, False)
     flat = g.node("Flatten", [pooled], axis=1)
     fc_bias = rng.integers(-100, 100, 10) * 2.0 ** -8
@@ -105,8 +109,9 @@ def pow2_graph(seed: int = 0):
     return g.model(g.quant(logits, 2.0 ** -8, 16, True, mode="HALF_UP"), 10)
 
 
-def test_import_of_a_power_of_two_graph_is_exact():
-    graph = pow2_graph()
+@pytest.mark.parametrize("act_mode", ["HALF_UP", "FLOOR"])
+def test_import_of_a_power_of_two_graph_is_exact(act_mode):
+    graph = pow2_graph(act_mode=act_mode)
     onnx.checker.check_model(graph)
     result = import_graph(graph)
     ops = result.model.network.ops
@@ -187,6 +192,8 @@ def test_unsupported_graphs_name_node_and_attribute():
         import_graph(_edit(graph, "Quant", signed=0))
     with pytest.raises(UnsupportedGraph, match=r"node conv1.quant \(Quant\): attribute narrow=1"):
         import_graph(_edit(graph, "conv1.quant", narrow=1))
+    with pytest.raises(UnsupportedGraph, match=r"node avgpool.quant \(Quant\): attribute rounding_mode=FLOOR"):
+        import_graph(_edit(graph, "avgpool.quant", rounding_mode="FLOOR"))
     with pytest.raises(UnsupportedGraph, match=r"node maxpool \(MaxPool\): attributes ceil_mode"):
         import_graph(_edit(graph, "MaxPool", ceil_mode=1))
     sigmoid = _edit(graph, "Relu")
