@@ -12,7 +12,7 @@ DATAFLOW ?= os
 OUT     ?= out/sim-$(notdir $(basename $(MODEL)))
 RTL_OUT ?= out/rtl-$(PE)
 
-.PHONY: setup sim test verify verify-long rtl rtl-stats sweep bench train-demo clean
+.PHONY: setup sim test verify verify-long rtl rtl-stats sweep bench train-demo qonnx-demo clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -46,6 +46,12 @@ bench: $(STAMP)
 
 train-demo: $(STAMP)
 	$(PY) cli.py train --dataset digits --out out/train-demo
+
+qonnx-demo: $(STAMP)
+	mkdir -p out/qonnx-demo
+	$(PY) cli.py qonnx-reference --model resnet18 --mixed -o out/qonnx-demo/r18.onnx
+	$(PY) cli.py import-qonnx out/qonnx-demo/r18.onnx -o out/qonnx-demo/r18.dqt --plan-out out/qonnx-demo/plan.json --compare 64
+	$(PY) cli.py export-qonnx out/qonnx-demo/r18.dqt --plan out/qonnx-demo/plan.json -o out/qonnx-demo/r18-back.onnx --check 8
 
 clean:
 	rm -rf out build sim_build .pytest_cache

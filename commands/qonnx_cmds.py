@@ -60,7 +60,8 @@ def import_qonnx_cmd(onnx_path, out_path, plan_out, m_bits, count, seed, backend
         if count:
             graph = onnx.load(onnx_path)
             images = sample_images(result, count, seed)
-            click.echo(f"vs qonnx executor (plan implied by the graph), {compare(result, graph, images, backend).summary()}")
+            agreement = compare(result, graph, images, backend)
+            click.echo(f"vs qonnx executor (plan implied by the graph), {agreement.summary()}")
     except (ValueError, TypeError) as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"wrote {out_path}" + (f" and {plan_out}" if plan_out else ""))

@@ -30,7 +30,7 @@ import numpy as np
 from golden.bounds import layer_x_bounds
 from golden.ir import INPUT, Conv, GlobalAvgPool, MaxPool
 from golden.model import NestedModel
-from golden.plan import Plan, parse_plan
+from golden.plan import Plan, parse_plan, plan_from_mapping
 
 from .qonnx_runtime import QONNX_DOMAIN, QONNX_OPSET
 
@@ -160,13 +160,16 @@ def _conv(b: _Builder, model: NestedModel, layer: Conv, widths: tuple[int, int],
 
 
 def export_graph(model: NestedModel, plan: Plan | str | None = None, batch: int = 1):
-    """The QONNX onnx ModelProto of `model` at `plan` (None: every layer at N bits) for a fixed `batch`."""
+    """The QONNX onnx ModelProto of `model` at a static `plan` (None: every layer at N bits) for a fixed
+    `batch`. A controller is not exported (QONNX has no per-image width choice); its backbone is."""
     from onnx import TensorProto, helper
     net, spec = model.network, model.spec
-    if model.controller is not None and plan is None:
-        plan = f"uniform:{spec.n_bits}"
-    plan = parse_plan(plan, net, spec) if isinstance(plan, str) else plan
-    widths = plan.layer_widths(net, spec) if plan is not None else {l.name: (spec.n_bits,) * 2 for l in net.layers}
+    if isinstance(plan, str):
+        plan = parse_plan(plan, net, spec)
+    elif plan is not None:  # a Plan built by hand is checked like a plan file
+        plan = plan_from_mapping(plan.name, plan.widths, net, spec)
+    n_bits = (spec.n_bits, spec.n_bits)
+    widths = plan.layer_widths(net, spec) if plan is not None else {layer.name: n_bits for layer in net.layers}
     check_exact(model)
     b = _Builder()
     tensors = {INPUT: b.quant("input", "input_quant", 1.0, spec.n_bits, model.input_signed, "ROUND")}

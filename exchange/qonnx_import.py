@@ -42,7 +42,7 @@ from golden.model import BIAS_DTYPE, ConvParams, GapParams, NestedModel, code_dt
 from golden.plan import Plan
 from golden.spec import DEFAULT_SPEC, NestedSpec
 
-from .qonnx_quant import ROUNDING_MODES, int_bounds, quant_codes
+from .qonnx_quant import ROUNDING_MODES, quant_codes
 
 QUANT_OPS = ("Quant", "IntQuant")
 # Rounding of an unsigned activation Quant as the golden half-up requant of (value + offset · Δ_q): the
