@@ -24,17 +24,20 @@ from .qonnx_runtime import execute_qonnx, prepare, with_batch
 
 @dataclass(frozen=True)
 class Agreement:
-    """Images compared, top-1 agreement (fraction), max |logit error| (real units) and that error relative to
-    the largest |logit| of the graph."""
+    """Images compared, top-1 agreement (fraction), max |logit error| (real units), that error relative to
+    the largest |logit| of the graph, and the widest top-1 / top-2 margin of the graph's logits among the images
+    whose top-1 differs (0 if none): a disagreement needs a margin below twice the logit error."""
 
     images: int
     top1: float
     max_error: float
     rel_error: float
+    disagreement_margin: float
 
     def summary(self) -> str:
         return (f"{self.images} images: top-1 agreement {100 * self.top1:.2f} %, max |logit error| "
-                f"{self.max_error:.4g} ({100 * self.rel_error:.3f} % of max |logit|)")
+                f"{self.max_error:.4g} ({100 * self.rel_error:.3f} % of max |logit|); widest top-2 margin of a "
+                f"disagreeing image {self.disagreement_margin:.4g}")
 
 
 def sample_images(result: ImportResult, count: int, seed: int) -> np.ndarray:
@@ -56,7 +59,10 @@ def compare(result: ImportResult, onnx_model, images: np.ndarray, backend: str =
     err = np.abs(golden_real - reference)
     top = float(np.max(np.abs(reference))) or 1.0
     same = np.argmax(golden_real, axis=1) == np.argmax(reference, axis=1)
-    return Agreement(len(images), float(np.mean(same)), float(err.max()), float(err.max()) / top)
+    top2 = np.sort(reference, axis=1)
+    margins = (top2[:, -1] - top2[:, -2])[~same]
+    return Agreement(len(images), float(np.mean(same)), float(err.max()), float(err.max()) / top,
+                     float(margins.max()) if margins.size else 0.0)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from golden.ir import INPUT, Conv, GlobalAvgPool, MaxPool
 from golden.model import NestedModel
 from golden.plan import Plan, parse_plan, plan_from_mapping
 
-from .qonnx_runtime import QONNX_DOMAIN, QONNX_OPSET
+from .qonnx_runtime import ORT_MAX_IR_VERSION, QONNX_DOMAIN, QONNX_OPSET
 
 DOUBLE_EXACT = 1 << 53  # integers below 2^53 are exact in float64
 INT32_ACC_BITS = 32
@@ -194,6 +194,7 @@ def export_graph(model: NestedModel, plan: Plan | str | None = None, batch: int 
     onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
                                                          helper.make_opsetid(QONNX_DOMAIN, QONNX_OPSET)],
                                    producer_name="dqt-hw")
+    onnx_model.ir_version = min(onnx_model.ir_version, ORT_MAX_IR_VERSION)  # loadable by onnxruntime 1.31
     helper.set_model_props(onnx_model, {"dqt_plan": json.dumps({k: list(v) for k, v in widths.items()}),
                                         "dqt_scales": json.dumps(dict(model.scales))})
     return onnx_model
