@@ -31,6 +31,7 @@ Every m / 2^s is reported with its relative error |m/2^s - ratio| / ratio (max o
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,6 +166,7 @@ class _State:
     input_quant: InputQuant | None = None
     names: set = field(default_factory=set)
     other_rounding: list = field(default_factory=list)
+    uses: Counter = field(default_factory=Counter)
 
 
 def _attrs(node) -> dict:
@@ -190,7 +192,11 @@ def _const(st: _State, node, index: int, what: str) -> np.ndarray:
 def _value(st: _State, node, index: int):
     name = node.input[index]
     if name in st.values:
-        return st.values[name]
+        v = st.values[name]
+        if isinstance(v, Pending | PendingGap) and st.uses[name] > 1:
+            raise _fail(node, f"input {index} {name!r} (an unquantized layer output) feeds {st.uses[name]} nodes; "
+                              f"it must feed one (quantize it first)")
+        return v
     if name in st.consts:
         return st.consts[name]
     raise _fail(node, f"input {index} {name!r} is not produced by a supported node")
@@ -573,6 +579,7 @@ def import_graph(onnx_model, spec: NestedSpec = DEFAULT_SPEC, name: str = "qonnx
     graph = onnx_model.graph
     st = _State(spec)
     st.consts = _constants(graph)
+    st.uses = Counter(name for node in graph.node for name in node.input)
     input_name, st.shapes[INPUT] = _input_shape(graph, st.consts)
     for node in graph.node:
         if node.op_type == "Constant":

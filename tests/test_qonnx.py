@@ -205,6 +205,10 @@ def test_unsupported_graphs_name_node_and_attribute():
     next(n for n in sigmoid.graph.node if n.op_type == "Relu").op_type = "Sigmoid"
     with pytest.raises(UnsupportedGraph, match=r"node conv1.relu \(Sigmoid\): op type is outside the supported"):
         import_graph(sigmoid)
+    shared = onnx.ModelProto.FromString(graph.SerializeToString())  # conv1's BatchNorm output also feeds a Relu
+    shared.graph.node.append(helper.make_node("Relu", ["conv1.bn"], ["extra"], name="extra"))
+    with pytest.raises(UnsupportedGraph, match=r"node conv1.relu \(Relu\): input 0 'conv1.bn' .* feeds 2 nodes"):
+        import_graph(shared)
     zero = onnx.ModelProto.FromString(graph.SerializeToString())
     for init in zero.graph.initializer:
         if init.name == "conv1.weight_quant.zeropt":
