@@ -1,15 +1,14 @@
 """Reports of a golden run (schema: docs/reports.md, "Golden fields"): summary.json, layers.csv, logits.npy,
-layers.png, and the per-layer table printed by the `sim` command. All files are written atomically."""
+layers.png, and the per-layer table printed by the `sim` command. `report_files` builds them in memory; the
+command publishes them with the rest of its run (golden.run_folder)."""
 from __future__ import annotations
 
 import csv
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
 from .session import GoldenRun
 
 LAYER_FIELDS = ("name", "kind", "macs", "b_w", "b_a", "bitops", "transition_shifts", "clamp_frac")
@@ -89,19 +88,19 @@ def _png_bytes(run: GoldenRun) -> bytes:
     return buf.getvalue()
 
 
-def write_reports(run: GoldenRun, out_dir) -> list[Path]:
-    """Write summary.json, layers.csv, logits.npy and layers.png into out_dir (created); return the paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {
-        "summary.json": (json.dumps(summary(run), indent=2) + "\n").encode(),
+def report_files(run: GoldenRun) -> dict:
+    """{file name: bytes, or a callable rendering them}: summary.json, layers.csv, logits.npy, layers.png."""
+    return {
+        "summary.json": json_bytes(summary(run)),
         "layers.csv": _csv_bytes(layer_rows(run)),
         "logits.npy": _npy_bytes(run.result.logits),
-        "layers.png": _png_bytes(run),
+        "layers.png": lambda: _png_bytes(run),
     }
-    for name, data in files.items():
-        atomic_write_bytes(out / name, data)
-    return [out / name for name in files]
+
+
+def json_bytes(obj) -> bytes:
+    """Indented JSON with a final newline; NaN / infinity refused (they are not JSON)."""
+    return (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode()
 
 
 def format_table(run: GoldenRun) -> str:
