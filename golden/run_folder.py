@@ -131,6 +131,8 @@ def _parent(target: Path, option: str, create: bool) -> None:
     if create:
         try:
             parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise RunFolderError(f"{option} {target}: {parent} or a folder above it is a file") from None
         except OSError as e:
             raise RunFolderError(f"{option} {target}: cannot create folder {parent} ({e.strerror})") from None
     elif not parent.is_dir():
