@@ -5,6 +5,7 @@ import click
 from commands.run_options import fail, force_option, limit_option
 from commands.sweep_cmds import hardware_options
 from golden import report as golden_report
+from golden.report import printable
 from golden.run_folder import RunFolder
 from golden.session import run_golden
 from golden.topologies import TOPOLOGIES
@@ -57,7 +58,7 @@ def sim(model_name, plan, dynamic, batch, seed, input_path, backend, out_dir, fo
         with RunFolder(out_dir, "sim", force) as folder:
             if topology_path is not None:
                 sims = simulate_topology_csv(topology_path, plan, config, energy, limits)
-                report, files = report_files(sims, f"{topology_path} {plan or 'uniform:N'}")
+                report, files = report_files(sims, printable(f"{topology_path} {plan or 'uniform:N'}"))
                 run = None
             else:
                 run = run_golden(model_name, plan, dynamic, batch, seed, input_path, backend, progress=click.echo,
@@ -65,7 +66,7 @@ def sim(model_name, plan, dynamic, batch, seed, input_path, backend, out_dir, fo
                 golden = {"files": golden_report.report_files(run), "summary": golden_report.summary(run),
                           "layers": golden_report.layer_rows(run)}
                 report, files = report_files(simulate_golden_run(run, config, energy),
-                                             f"{model_name} {run.plan} on {config.pe_label} {dataflow}", golden)
+                                             printable(f"{model_name} {run.plan} on {config.pe_label} {dataflow}"), golden)
             paths = folder.publish(files, _inputs(model_name, input_path, topology_path, energy_path, plan))
     except (ValueError, TypeError, OSError) as e:
         raise fail(e) from e

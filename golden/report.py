@@ -14,6 +14,12 @@ from .session import GoldenRun
 LAYER_FIELDS = ("name", "kind", "macs", "b_w", "b_a", "bitops", "transition_shifts", "clamp_frac")
 
 
+def printable(text: str) -> str:
+    """`text` with undecodable bytes of a path (surrogate escapes) written as \\xNN, so JSON, plots and
+    terminals can show it."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _num(v):
     """A float that holds an integer is written as an int (exact in JSON and CSV)."""
     return int(v) if isinstance(v, float) and v.is_integer() else v
@@ -27,7 +33,7 @@ def summary(run: GoldenRun) -> dict:
     """The summary.json object (per-image figures are means over the batch)."""
     r, batch = run.result, len(run.images)
     return {
-        "model": run.model_name,
+        "model": printable(run.model_name),
         "topology": run.model.network.name,
         "plan": run.plan,
         "dynamic": run.dynamic,
@@ -79,7 +85,7 @@ def _png_bytes(run: GoldenRun) -> bytes:
     ax2 = ax.twinx()
     ax2.plot(x, [100 * s.clamp_frac for s in rows], "o-", color="tab:red", markersize=3)
     ax2.set_ylabel("outputs clamped (%)", color="tab:red")
-    ax.set_title(f"{run.model_name} {run.plan}: {run.result.bitops / 1e9:.3f} GBitOPs, "
+    ax.set_title(f"{printable(run.model_name)} {run.plan}: {run.result.bitops / 1e9:.3f} GBitOPs, "
                  f"{run.result.macs / 1e6:.1f} M MACs per image, avg {run.result.avg_bits:.2f} bits")
     fig.tight_layout()
     buf = io.BytesIO()

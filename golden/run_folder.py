@@ -231,13 +231,20 @@ class RunFolder:
         return [out / name for name in files] + [out / MANIFEST]
 
 
-def publish_file(path, write: Callable[[Path], None], option: str = "-o") -> Path:
-    """Write one output file the same way: check its folder exists and is writable, lock it, remove temp files a
-    killed run left (`.<name>.*.tmp`), then `write(tmp)` and fsync + os.replace (golden.atomic)."""
+def check_file_target(path, option: str = "-o") -> Path:
+    """The absolute path of an output file, after checking (before any work) that it is not a folder and that its
+    folder exists and is writable; raises RunFolderError naming the option."""
     path = Path(os.path.abspath(path))
     if path.is_dir():
         raise RunFolderError(f"{option} {path}: is a folder, expected a file name")
     _parent(path, option, create=False)
+    return path
+
+
+def publish_file(path, write: Callable[[Path], None], option: str = "-o") -> Path:
+    """Write one output file the same way: check it (check_file_target), lock it, remove temp files a killed
+    run left (`.<name>.*.tmp`), then `write(tmp)` and fsync + os.replace (golden.atomic)."""
+    path = check_file_target(path, option)
     with _locked(path, option):
         _clean_leftovers(path)
         with atomic_path(path) as tmp:
