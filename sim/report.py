@@ -24,7 +24,7 @@ LAYER_FIELDS = ("cycles", "compute_cycles", "readout_cycles", "stall_cycles", "u
 SUMMARY_FIELDS = ("total_cycles", "compute_cycles", "readout_cycles", "stall_cycles", "latency_ms", "utilization",
                   "dram_bytes", "sram_bytes", "energy_uj", "view_ops", "bitops", "macs", "transition_shifts")
 GOLDEN_OWNED = ("bitops", "macs", "transition_shifts")  # kept as golden computed them in a golden run
-PLOT_MAX_BARS = 400  # cycles.png groups consecutive layers into at most this many bars
+PLOT_MAX_BARS = 128  # cycles.png groups consecutive layers into at most this many bars
 COMPUTE_REPORT_HEADER = ("LayerID, Total Cycles (incl. prefetch), Total Cycles, Stall Cycles, Overall Util %, "
                          "Mapping Efficiency %, Compute Util %,")
 
