@@ -1,8 +1,8 @@
 """Strict schema of a model file's JSON header (docs/model-format.md), checked before anything is built from it.
 
-`parse_header` turns the header text into JSON values, refusing duplicate keys (another reader keeping the first
-value would see a different model under the same digest), NaN / Infinity, nesting deeper than
-limits.max_json_depth and integers outside int64. `check_header` then checks every field's type (a bool is
+`parse_header` turns the header text into JSON values (golden.strict_json: no duplicate keys — another reader
+keeping the first value would see a different model under the same digest —, no NaN / Infinity, nesting at
+most limits.max_json_depth, integers within int64). `check_header` then checks every field's type (a bool is
 not an int, a float is not an int, a name is a string), the set of keys of every object, and the sizes that
 decide memory (op count, channels, tensor elements) against `Limits`, before any tensor is read. Value ranges
 that depend on the spec (multipliers, shifts, codes) are golden.model.validate_model's job.
@@ -10,12 +10,12 @@ that depend on the spec (multipliers, shifts, codes) are golden.model.validate_m
 from __future__ import annotations
 
 import dataclasses
-import json
 
+from . import strict_json
 from .ir import Conv, GlobalAvgPool, MaxPool
 from .limits import Limits
+from .strict_json import short
 
-INT64 = (-(1 << 63), (1 << 63) - 1)
 HEADER_KEYS = {"format", "version", "spec", "model", "controller", "tensors", "digest"}
 SPEC_KEYS = {"n_bits", "acc_bits", "m_bits", "logit_bits", "candidates"}
 MODEL_KEYS = {"network", "input_signed", "layers", "pools", "scales"}
@@ -33,51 +33,13 @@ class HeaderError(ValueError):
     """The header breaks the schema (the message names the field path and the value)."""
 
 
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
-    seen = {}
-    for key, value in pairs:
-        if key in seen:
-            raise HeaderError(f"duplicate key {key!r}")
-        seen[key] = value
-    return seen
-
-
-def _no_constant(name: str):
-    raise HeaderError(f"{name} is not a JSON number")
-
-
-def _walk(value, limits: Limits) -> None:
-    """Nesting depth <= max_json_depth and every integer within int64 (iterative: no recursion limit)."""
-    stack = [(value, 1, "header")]
-    while stack:
-        v, depth, path = stack.pop()
-        if depth > limits.max_json_depth:
-            raise HeaderError(f"{path}: nesting deeper than the limit max_json_depth={limits.max_json_depth}")
-        if isinstance(v, dict):
-            stack.extend((item, depth + 1, f"{path}.{k}") for k, item in v.items())
-        elif isinstance(v, list):
-            stack.extend((item, depth + 1, f"{path}[{i}]") for i, item in enumerate(v))
-        elif isinstance(v, int) and not isinstance(v, bool) and not INT64[0] <= v <= INT64[1]:
-            raise HeaderError(f"{path}: integer {_short(v)} outside int64")
-
-
-def _short(v) -> str:
-    text = repr(v)
-    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
-
-
 def parse_header(text: str, limits: Limits) -> dict:
     """JSON header text -> dict (see the module docstring); raises HeaderError."""
     limits.check("max_header_bytes", len(text), "header size")
     try:
-        header = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except RecursionError:
-        raise HeaderError(f"nesting deeper than the limit max_json_depth={limits.max_json_depth}") from None
-    except json.JSONDecodeError as e:
-        raise HeaderError(f"not valid JSON ({e})") from None
-    except ValueError as e:  # int parsing of thousands of digits
-        raise HeaderError(f"not a readable JSON header ({e})") from None
-    _walk(header, limits)
+        header = strict_json.loads(text, limits.max_json_depth, "header")
+    except strict_json.StrictJSONError as e:
+        raise HeaderError(str(e)) from None
     if not isinstance(header, dict):
         raise HeaderError(f"must be a JSON object, got {type(header).__name__}")
     return header
@@ -92,7 +54,7 @@ def _type(value, expected: type, path: str, none_ok: bool = False) -> None:
     if not ok:
         name = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "an object",
                 float: "a number"}[expected]
-        raise HeaderError(f"{path} must be {name}{' or null' if none_ok else ''}, got {_short(value)}")
+        raise HeaderError(f"{path} must be {name}{' or null' if none_ok else ''}, got {short(value)}")
 
 
 def _keys(obj, keys: set[str], path: str) -> None:
@@ -116,7 +78,7 @@ def _op(op, path: str, limits: Limits) -> None:
     _type(op, dict, path)
     kind = op.get("kind")
     if kind not in OP_KINDS:
-        raise HeaderError(f"{path}.kind must be one of {sorted(OP_KINDS)}, got {_short(kind)}")
+        raise HeaderError(f"{path}.kind must be one of {sorted(OP_KINDS)}, got {short(kind)}")
     fields = {f.name for f in dataclasses.fields(OP_KINDS[kind])}
     if set(op) != fields:
         raise HeaderError(f"{path}: fields missing {sorted(fields - set(op))}, unexpected {sorted(set(op) - fields)}")
