@@ -10,11 +10,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-from golden.atomic import atomic_write_bytes
 from golden.report import json_bytes
 
 from .simulate import NetworkSim, summarize_images
@@ -27,13 +25,6 @@ GOLDEN_OWNED = ("bitops", "macs", "transition_shifts")  # kept as golden compute
 PLOT_MAX_BARS = 128  # cycles.png groups consecutive layers into at most this many bars
 COMPUTE_REPORT_HEADER = ("LayerID, Total Cycles (incl. prefetch), Total Cycles, Stall Cycles, Overall Util %, "
                          "Mapping Efficiency %, Compute Util %,")
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write text or bytes atomically (golden.atomic: temp file, then os.replace), creating the folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, data.encode() if isinstance(data, str) else data)
 
 
 def _mean_rows(per_image: Sequence[list[dict]]) -> list[dict]:

@@ -15,7 +15,7 @@ from sim.config import ArrayConfig
 from sim.report import COMPUTE_REPORT_HEADER, hardware_report, report_files
 from sim.session import check_plan_option, make_config, simulate_static, simulate_topology_csv
 from sim.simulate import simulate_images, simulate_network, summarize_images
-from sim.sweep import run_sweep, split_list, write_sweep
+from sim.sweep import run_sweep, split_list, sweep_files
 
 
 def widths(net, plan):
@@ -109,10 +109,9 @@ def test_sweep_rows_and_files(tmp_path):
     assert len(rows) == 8 and len(lines) == 8
     direct = simulate_static("tiny", "uniform:2", make_config("8x8", dataflow="is", pe_mode="fused")).totals()
     assert rows[-1]["total_cycles"] == direct["total_cycles"] and rows[-1]["energy_uj"] == direct["energy_uj"]
-    paths = write_sweep(tmp_path, rows, "tiny")
-    with paths[0].open() as f:
-        assert len(list(csv.DictReader(f))) == 8
-    assert paths[1].read_bytes()[:4] == b"\x89PNG"
+    files = sweep_files(rows, "tiny")
+    assert len(list(csv.DictReader(io.StringIO(files["sweep.csv"].decode())))) == 8
+    assert files["sweep.png"]()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="--pe"):
         run_sweep("tiny", ["0x4"], ["os"], ["uniform:8"])
     with pytest.raises(ValueError, match="--dataflow"):
