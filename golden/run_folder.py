@@ -77,10 +77,24 @@ def _fsync_write(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def _check_name(name: str) -> None:
-    parts = Path(name).parts
-    if not parts or Path(name).is_absolute() or any(p in ("..", ".") for p in parts) or name == MANIFEST:
-        raise ValueError(f"run folder: file name {name!r} must be a relative path inside the folder, not {MANIFEST}")
+def _check_names(names) -> None:
+    """Each name a relative path inside the folder (not run.json); no two naming the same file, none a folder of
+    another (e.g. "a" and "a/b"). Raises ValueError naming them."""
+    seen = {}
+    for name in names:
+        path = Path(name)
+        if not path.parts or path.is_absolute() or any(p in ("..", ".") for p in path.parts) \
+                or path.as_posix() == MANIFEST:
+            raise ValueError(f"run folder: file name {name!r} must be a relative path inside the folder, "
+                             f"not {MANIFEST}")
+        key = path.as_posix()
+        if key in seen:
+            raise ValueError(f"run folder: file names {seen[key]!r} and {name!r} name the same file")
+        seen[key] = name
+    for key, name in seen.items():
+        for parent in Path(key).parents:
+            if parent.as_posix() in seen:
+                raise ValueError(f"run folder: {seen[parent.as_posix()]!r} is both a file and the folder of {name!r}")
 
 
 def _remove(path: Path) -> None:
@@ -192,8 +206,7 @@ class RunFolder:
         if self._lock is None:
             raise RuntimeError("RunFolder.publish called outside its with-block")
         out = self.out
-        for name in files:
-            _check_name(name)
+        _check_names(files)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
         try:
             listed = {}
