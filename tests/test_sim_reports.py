@@ -120,3 +120,13 @@ def test_sweep_rows_and_files(tmp_path):
         run_sweep("tiny", ["4x4"], ["rs"], ["uniform:8"])
     with pytest.raises(ValueError, match="--plan"):
         run_sweep("tiny", ["4x4"], ["os"], ["uniform:1"])
+
+
+def test_table_tex_escapes_every_latex_special(tmp_path):
+    """Issue 10: topology CSV names are free text; '# $ ^ ~ {' reached table.tex unescaped (invalid LaTeX)."""
+    path = tmp_path / "t.csv"
+    path.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+                    "Strides,\n" + r"a#b$c^d~e{f}g_h&i%j\k, 8, 8, 3, 3, 3, 8, 1," + "\n")
+    _, files = report_files(simulate_topology_csv(path, None, make_config()), "t")
+    row = files["table.tex"].decode().splitlines()[5]
+    assert row.startswith(r"a\#b\$c\textasciicircum{}d\textasciitilde{}e\{f\}g\_h\&i\%j\textbackslash{}k & ")
