@@ -10,7 +10,7 @@ from golden.topologies import TOPOLOGIES
 
 @click.command("export-model")
 @click.option("--model", "name", required=True, type=click.Choice(sorted(TOPOLOGIES)), help="topology")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--backend", default="numba", show_default=True, type=click.Choice(["numba", "numpy"]))
 @click.option("-o", "--out", "path", required=True, type=click.Path(dir_okay=False), help="model file to write")
 def export_model(name: str, seed: int, backend: str, path: str) -> None:

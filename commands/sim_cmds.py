@@ -28,7 +28,7 @@ def _inputs(model_name, input_path, topology_path, energy_path, plan) -> dict:
 @click.option("--plan", default=None, help="uniform:B or a JSON plan file (default: every layer at N bits)")
 @click.option("--dynamic", is_flag=True, help="widths chosen per image by the model's controller")
 @click.option("--batch", default=None, type=click.IntRange(min=1), help="synthetic images (default 1)")
-@click.option("--seed", default=0, show_default=True, type=int, help="seed of the synthetic model and images")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="seed of the synthetic model and images")
 @click.option("--input", "input_path", default=None, type=click.Path(exists=True, dir_okay=False),
               help=".npy of master-code images (B, C, H, W) instead of synthetic ones")
 @click.option("--backend", default="numba", show_default=True, type=click.Choice(["numba", "numpy"]))

@@ -132,6 +132,11 @@ def test_non_utf8_model_path(tmp_path, tiny_file):
     one_line_error(_run("sim", "--model", name + "x", "--out", tmp_path / "o2"), "neither a topology")
 
 
+def test_negative_seed_names_the_option(tmp_path):
+    one_line_error(_run("sim", "--model", "tiny", "--seed", -1, "--out", tmp_path / "o"), "--seed")
+    one_line_error(_run("export-model", "--model", "tiny", "--seed", -1, "-o", tmp_path / "m.dqt"), "--seed")
+
+
 def test_plan_file_missing(tmp_path):
     one_line_error(_run("sim", "--model", "tiny", "--plan", tmp_path / "none.json", "--out", tmp_path / "o"), "plan")
 
