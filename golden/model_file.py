@@ -162,12 +162,12 @@ def read_header(path, limits: Limits = DEFAULT_LIMITS) -> tuple[dict, dict[str, 
             try:
                 header = parse_header(metadata[METADATA_KEY], limits)
                 if header.get("format") != FORMAT:
-                    raise ModelFileError(f"{where}: format must be {FORMAT!r}")
+                    raise HeaderError(f"format must be {FORMAT!r}")
                 version = header.get("version")
                 if isinstance(version, bool) or version != VERSION:
-                    raise ModelFileError(f"{where}: unsupported version {version!r} (reads {VERSION})")
+                    raise HeaderError(f"unsupported version {version!r} (reads {VERSION})")
                 check_header(header, limits)
-            except (HeaderError, ValueError) as e:
+            except ValueError as e:  # HeaderError, or a limit
                 raise ModelFileError(f"{where}: {e}") from None
             if header["digest"] != header_digest(header):
                 raise ModelFileError(f"{where}: header digest mismatch (file modified or corrupted)")

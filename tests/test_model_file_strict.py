@@ -63,8 +63,9 @@ def test_duplicate_keys_refused_before_the_digest(tiny, tmp_path):
 ])
 def test_header_schema(tiny, tmp_path, edit, message):
     _edited(tmp_path / "bad.dqt", tiny, edit)
-    with pytest.raises(ModelFileError, match=message):
+    with pytest.raises(ModelFileError, match=message) as info:
         load_model(tmp_path / "bad.dqt")
+    assert str(info.value).count("model file") == 1  # one sentence, the file named once
 
 
 def test_nan_and_deep_nesting_refused(tiny, tmp_path):
