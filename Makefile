@@ -12,7 +12,7 @@ DATAFLOW ?= os
 OUT     ?= out/sim-$(notdir $(basename $(MODEL)))
 RTL_OUT ?= out/rtl-$(PE)
 
-.PHONY: setup sim test verify verify-long rtl rtl-stats sweep bench train-demo qonnx-demo clean
+.PHONY: setup sim test fuzz verify verify-long rtl rtl-stats sweep bench train-demo qonnx-demo clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -24,6 +24,9 @@ sim: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
+
+fuzz: $(STAMP)
+	DQT_FUZZ=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py --hypothesis-show-statistics
 
 verify: $(STAMP)
 	$(PY) -m verify.suite

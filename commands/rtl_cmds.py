@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from commands.run_options import fail
 from rtl.params import DEFAULT_K_MAX, FAULTS, config_from_options
 
 
@@ -36,7 +37,10 @@ def gen_rtl(pe, n_bits, acc_bits, k_max, fault, out):
 
     cfg = _config(pe, n_bits, acc_bits, k_max, fault)
     out = out or f"out/rtl-{cfg.array.pe_label}"
-    manifest = write_rtl(cfg, out)
+    try:
+        manifest = write_rtl(cfg, out)
+    except (ValueError, TypeError, OSError) as e:
+        raise fail(e) from e
     click.echo(f"wrote {', '.join(f['path'] for f in manifest['files'])} and manifest.json to {out} "
                f"(top {manifest['top']}, {cfg.array.pe_label}, N={n_bits}, ACC={acc_bits}, K_MAX={k_max}"
                f"{', fault ' + fault if fault else ''})")
@@ -51,7 +55,10 @@ def rtl_stats(pe, n_bits, acc_bits, k_max, fault, out):
 
     cfg = _config(pe, n_bits, acc_bits, k_max, fault)
     out = out or f"out/rtl-{cfg.array.pe_label}-stats"
-    report = write_stats(cfg, out, progress=click.echo)
+    try:
+        report = write_stats(cfg, out, progress=click.echo)
+    except (RuntimeError, ValueError, TypeError, OSError) as e:  # RuntimeError: Yosys missing or failed
+        raise fail(e) from e
     click.echo(report["markdown"])
 
 

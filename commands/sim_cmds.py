@@ -1,12 +1,25 @@
-"""The `sim` command: golden inference of a model with costs per layer, then the hardware simulation (sim/)."""
+"""The `sim` command: golden inference of a model with costs per layer, then the hardware simulation (sim/); the
+run's files are published at once into --out (golden.run_folder)."""
 import click
 
+from commands.run_options import fail, force_option, limit_option
 from commands.sweep_cmds import hardware_options
-from golden.report import format_table, write_reports
+from golden import report as golden_report
+from golden.report import printable
+from golden.run_folder import RunFolder
 from golden.session import run_golden
+from golden.topologies import TOPOLOGIES
 from sim.config import DATAFLOWS
-from sim.report import format_layer_table, write_hardware_reports
+from sim.report import format_layer_table, report_files
 from sim.session import check_plan_option, energy_option, make_config, simulate_golden_run, simulate_topology_csv
+
+
+def _inputs(model_name, input_path, topology_path, energy_path, plan) -> dict:
+    """The input files of a run (for the manifest's hashes)."""
+    files = {"--model": None if model_name in TOPOLOGIES else model_name, "--input": input_path,
+             "--topology": topology_path, "--energy": energy_path,
+             "--plan": plan if plan is not None and not plan.startswith("uniform:") else None}
+    return {label: path for label, path in files.items() if path is not None}
 
 
 @click.command("sim")
@@ -15,46 +28,52 @@ from sim.session import check_plan_option, energy_option, make_config, simulate_
 @click.option("--plan", default=None, help="uniform:B or a JSON plan file (default: every layer at N bits)")
 @click.option("--dynamic", is_flag=True, help="widths chosen per image by the model's controller")
 @click.option("--batch", default=None, type=click.IntRange(min=1), help="synthetic images (default 1)")
-@click.option("--seed", default=0, show_default=True, type=int, help="seed of the synthetic model and images")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="seed of the synthetic model and images")
 @click.option("--input", "input_path", default=None, type=click.Path(exists=True, dir_okay=False),
               help=".npy of master-code images (B, C, H, W) instead of synthetic ones")
 @click.option("--backend", default="numba", show_default=True, type=click.Choice(["numba", "numpy"]))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@force_option
+@limit_option
 @click.option("--pe", default="16x16", show_default=True, help="PE array RxC")
 @click.option("--dataflow", default="os", show_default=True, type=click.Choice(DATAFLOWS))
 @hardware_options
 @click.option("--topology", "topology_path", default=None, type=click.Path(dir_okay=False),
               help="SCALE-Sim topology CSV to simulate instead of --model (no golden inference)")
-def sim(model_name, plan, dynamic, batch, seed, input_path, backend, out_dir, pe, dataflow, pe_mode, layout,
-        weight_sram_kib, act_sram_kib, out_sram_kib, dram_bytes_per_cycle, clock_mhz, energy_path,
+def sim(model_name, plan, dynamic, batch, seed, input_path, backend, out_dir, force, limits, pe, dataflow, pe_mode,
+        layout, weight_sram_kib, act_sram_kib, out_sram_kib, dram_bytes_per_cycle, clock_mhz, energy_path,
         topology_path) -> None:
-    """Run MODEL on a batch; write OUT/summary.json, layers.csv, logits.npy, layers.png; print the table.
-    Then simulate it on the array: hardware fields in summary.json / layers.csv, table.tex, cycles.png,
-    COMPUTE_REPORT.csv."""
+    """Run MODEL on a batch, then simulate it on the array; publish OUT/summary.json, layers.csv (golden and
+    hardware fields together), logits.npy, layers.png, table.tex, cycles.png, COMPUTE_REPORT.csv and run.json
+    (the manifest, written last); print the tables."""
     try:
         config = make_config(pe, dataflow, pe_mode, layout, weight_sram_kib, act_sram_kib, out_sram_kib,
                              dram_bytes_per_cycle, clock_mhz)
         energy = energy_option(energy_path)
         check_plan_option(plan, config.spec)
-        if topology_path is not None:
-            if model_name is not None or dynamic:
-                raise ValueError("--topology replaces --model (and has no controller for --dynamic)")
-            sims = simulate_topology_csv(topology_path, plan, config, energy)
-            report = write_hardware_reports(out_dir, sims, f"{topology_path} {plan or 'uniform:N'}")
-            click.echo(format_layer_table(report))
-            click.echo(f"wrote hardware reports in {out_dir}")
-            return
-        if model_name is None:
+        if topology_path is not None and (model_name is not None or dynamic):
+            raise ValueError("--topology replaces --model (and has no controller for --dynamic)")
+        if topology_path is None and model_name is None:
             raise ValueError("--model is required (or --topology FILE.csv)")
-        run = run_golden(model_name, plan, dynamic, batch, seed, input_path, backend, progress=click.echo)
-        paths = write_reports(run, out_dir)
-        report = write_hardware_reports(out_dir, simulate_golden_run(run, config, energy),
-                                        f"{model_name} {run.plan} on {config.pe_label} {dataflow}")
-    except (ValueError, TypeError) as e:
-        raise click.ClickException(str(e)) from e
-    click.echo(format_table(run))
+        with RunFolder(out_dir, "sim", force) as folder:
+            if topology_path is not None:
+                sims = simulate_topology_csv(topology_path, plan, config, energy, limits)
+                report, files = report_files(sims, printable(f"{topology_path} {plan or 'uniform:N'}"))
+                run = None
+            else:
+                run = run_golden(model_name, plan, dynamic, batch, seed, input_path, backend, progress=click.echo,
+                                 limits=limits)
+                golden = {"files": golden_report.report_files(run), "summary": golden_report.summary(run),
+                          "layers": golden_report.layer_rows(run)}
+                report, files = report_files(simulate_golden_run(run, config, energy),
+                                             printable(f"{model_name} {run.plan} on {config.pe_label} {dataflow}"), golden)
+            paths = folder.publish(files, _inputs(model_name, input_path, topology_path, energy_path, plan))
+    except (ValueError, TypeError, OSError) as e:
+        raise fail(e) from e
+    if run is not None:
+        click.echo(golden_report.format_table(run))
     click.echo(format_layer_table(report))
-    click.echo("wrote " + ", ".join(str(p) for p in paths) + ", table.tex, cycles.png, COMPUTE_REPORT.csv")
+    click.echo(f"wrote {folder.out}: " + ", ".join(p.name for p in paths))
 
 
 COMMANDS = [sim]

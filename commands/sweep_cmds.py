@@ -1,9 +1,13 @@
 """The `sweep` command: simulate the cross product of array shapes, dataflows and static plans (sim/sweep.py)."""
+from pathlib import Path
+
 import click
 
+from commands.run_options import fail, force_option
+from golden.run_folder import RunFolder
 from sim.config import LAYOUTS, PE_MODES
 from sim.session import energy_option
-from sim.sweep import run_sweep, split_list, write_sweep
+from sim.sweep import run_sweep, split_list, sweep_files
 
 HARDWARE_OPTIONS = (
     click.option("--pe-mode", default="fixed", show_default=True, type=click.Choice(PE_MODES),
@@ -35,18 +39,22 @@ def hardware_options(command):
 @hardware_options
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="worker processes")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
-def sweep(model, pes, dataflows, plans, pe_mode, layout, weight_sram_kib, act_sram_kib, out_dir, out_sram_kib,
+@force_option
+def sweep(model, pes, dataflows, plans, pe_mode, layout, weight_sram_kib, act_sram_kib, out_dir, force, out_sram_kib,
           dram_bytes_per_cycle, clock_mhz, energy_path, workers) -> None:
     """Simulate every (pe, dataflow, plan); write OUT/sweep.csv and OUT/sweep.png."""
     try:
         energy = energy_option(energy_path)
-        rows = run_sweep(model, split_list(pes, "--pe"), split_list(dataflows, "--dataflow"), split_list(plans, "--plan"),
-                         workers=workers, energy=energy, progress=click.echo, pe_mode=pe_mode, layout=layout,
-                         weight_sram_kib=weight_sram_kib, act_sram_kib=act_sram_kib, out_sram_kib=out_sram_kib,
-                         dram_bytes_per_cycle=dram_bytes_per_cycle, clock_mhz=clock_mhz)
-        paths = write_sweep(out_dir, rows, f"{model}: {pe_mode} PEs, {layout} layout, {clock_mhz:g} MHz")
-    except (ValueError, TypeError) as e:
-        raise click.ClickException(str(e)) from e
+        with RunFolder(out_dir, "sweep", force) as folder:
+            rows = run_sweep(model, split_list(pes, "--pe"), split_list(dataflows, "--dataflow"), split_list(plans, "--plan"),
+                             workers=workers, energy=energy, progress=click.echo, pe_mode=pe_mode, layout=layout,
+                             weight_sram_kib=weight_sram_kib, act_sram_kib=act_sram_kib, out_sram_kib=out_sram_kib,
+                             dram_bytes_per_cycle=dram_bytes_per_cycle, clock_mhz=clock_mhz)
+            files = sweep_files(rows, f"{model}: {pe_mode} PEs, {layout} layout, {clock_mhz:g} MHz")
+            inputs = {"--model": model} if Path(model).is_file() else {}
+            paths = folder.publish(files, {**inputs, **({"--energy": energy_path} if energy_path else {})})
+    except (ValueError, TypeError, OSError) as e:
+        raise fail(e) from e
     click.echo("wrote " + ", ".join(str(p) for p in paths))
 
 

@@ -12,6 +12,9 @@ Q[c] = Σ_k min(w[c,k], 0):
     where r is the residual tensor: a master activation, or a downsample's x (bounded the same way).
 Global average pool: H·W·(2^N-1) must fit ACC_BITS and H·W·(2^N-1)·m + 2^(s-1) < 2^63.
 
+Every tensor a layer reads is the network input or an N-bit activation: golden.ir refuses "wide" tensors
+anywhere but as a residual and "logits" anywhere but the last op, so these ranges cover every placement.
+
 `prove_bounds` raises ArithmeticOverflow (a ValueError) naming the layer, the quantity and the widths.
 """
 from __future__ import annotations

@@ -168,7 +168,7 @@ class Network:
     def __post_init__(self) -> None:
         """Each op reads tensors already written, with the shape (C, H, W) it declares (in_ch or channels,
         in_hw); a residual has its layer's output shape; names are unique; the last op is a conv / linear
-        with num_classes outputs; a "wide" tensor (acc' + bias) is read only as a residual; the stem (first
+        with num_classes outputs and the only one with output_kind "logits"; a "wide" tensor (acc' + bias) is read only as a residual; the stem (first
         conv / linear) is not switchable."""
         shapes = {INPUT: tuple(self.input_shape)}
         wide = set()
@@ -181,6 +181,9 @@ class Network:
                                  f"input; a 'wide' output (acc' + bias) is only a residual")
             if getattr(op, "output_kind", "act") == "wide":
                 wide.add(op.name)
+            if getattr(op, "output_kind", "act") == "logits" and op is not self.ops[-1]:
+                raise ValueError(f"network {self.name}: op {op.name}: output_kind 'logits' is only for the last op "
+                                 f"(golden.bounds proves every other tensor in the N-bit activation range)")
             if op.name in shapes:
                 raise ValueError(f"network {self.name}: duplicate op name {op.name!r}")
             channels = op.out_ch if isinstance(op, Conv) else op.channels

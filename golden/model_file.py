@@ -3,31 +3,37 @@
 The format is specified in docs/model-format.md. In short: the safetensors metadata key "dqt_hw" holds a
 JSON object with the format name and version, the spec, the network (topology name and full op list), every
 multiplier and shift, every float scale, the controller (same structure, nested), the SHA-256 of each
-tensor's raw bytes and a digest over the whole header. `load_model` checks the digest, the tensor hashes,
-then shapes, dtypes and ranges (golden.model.validate_model) and the accumulator bounds (golden.bounds);
-any failure raises ModelFileError (a ValueError) naming the file and the layer / field.
-`save_model` validates and proves the bounds first, then writes a temp file and os.replace()s it.
+tensor's raw bytes and a digest over the whole header. `load_model` checks the file size and the header's
+strict schema and limits (golden.header_schema, golden.limits) before loading any tensor, then the digest,
+each tensor's dtype, shape and hash, then ranges (golden.model.validate_model) and the accumulator bounds
+(golden.bounds); any failure raises ModelFileError (a ValueError) naming the file and the layer / field.
+`save_model` validates and proves the bounds first, then writes a temp file, fsyncs and os.replace()s it.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+from pathlib import Path
+
 import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from .atomic import atomic_path
 from .bounds import prove_bounds
-from .ir import Conv, GlobalAvgPool, MaxPool, Network
+from .header_schema import OP_KINDS, HeaderError, check_header, parse_header
+from .ir import Network
+from .limits import DEFAULT_LIMITS, Limits
 from .model import MULT_DTYPE, ConvParams, GapParams, NestedModel, validate_model
+from .run_folder import publish_file
 from .spec import NestedSpec
 
 FORMAT = "dqt-hw-model"
 VERSION = 1
 METADATA_KEY = "dqt_hw"
 CONTROLLER_PREFIX = "controller."
-OP_TYPES = {"conv": Conv, "linear": Conv, "maxpool": MaxPool, "gap": GlobalAvgPool}
+SAFETENSORS_DTYPES = {"I8": "int8", "I16": "int16", "I32": "int32", "I64": "int64", "U8": "uint8", "U16": "uint16",
+                      "U32": "uint32", "U64": "uint64"}
 
 
 class ModelFileError(ValueError):
@@ -84,10 +90,10 @@ def model_header(model: NestedModel) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def write_model_file(path, header: dict, tensors: dict[str, np.ndarray]) -> None:
-    """Atomically write tensors + header (golden.atomic: temp file in the target folder, os.replace)."""
-    with atomic_path(path) as tmp:
-        save_file({name: np.ascontiguousarray(a) for name, a in tensors.items()}, str(tmp),
-                  metadata={METADATA_KEY: json.dumps(header, sort_keys=True)})
+    """Write tensors + header through golden.run_folder.publish_file: the folder checked, a lock, leftover temp
+    files of a killed run removed, a temp file fsynced and os.replace()d onto `path`."""
+    publish_file(path, lambda tmp: save_file({name: np.ascontiguousarray(a) for name, a in tensors.items()},
+                                             str(tmp), metadata={METADATA_KEY: json.dumps(header, sort_keys=True)}))
 
 
 def save_model(model: NestedModel, path) -> None:
@@ -97,104 +103,103 @@ def save_model(model: NestedModel, path) -> None:
     write_model_file(path, *model_header(model))
 
 
-# ---- file -> model ------------------------------------------------------------------------------------------
-def _field(obj: dict, key: str, where: str):
-    if not isinstance(obj, dict) or key not in obj:
-        raise ModelFileError(f"{where}: field {key!r} missing")
-    return obj[key]
-
-
+# ---- file -> model (the header's types and keys were checked by golden.header_schema) ---------------------
 def _network(d: dict, where: str) -> Network:
     ops = []
-    for i, o in enumerate(_field(d, "ops", where)):
-        kind = o.get("kind") if isinstance(o, dict) else None
-        if kind not in OP_TYPES:
-            raise ModelFileError(f"{where}: op {i}: kind must be one of {sorted(OP_TYPES)}, got {kind!r}")
+    for i, o in enumerate(d["ops"]):
         try:
-            o = {**o, "in_hw": tuple(o["in_hw"])}
-            ops.append(OP_TYPES[kind](**o))
-        except (KeyError, TypeError, ValueError) as e:
-            raise ModelFileError(f"{where}: op {i} ({o.get('name')!r}): {e}") from e
+            ops.append(OP_KINDS[o["kind"]](**{**o, "in_hw": tuple(o["in_hw"])}))
+        except (TypeError, ValueError) as e:
+            raise ModelFileError(f"{where}: op {i} ({o['name']!r}): {e}") from e
     try:
-        return Network(_field(d, "name", where), tuple(_field(d, "input_shape", where)), tuple(ops),
-                       _field(d, "controller_input", where), _field(d, "num_classes", where))
+        return Network(d["name"], tuple(d["input_shape"]), tuple(ops), d["controller_input"], d["num_classes"])
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{where}: {e}") from e
 
 
-def _int_list(value, where: str, field: str) -> np.ndarray | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise ModelFileError(f"{where}: {field} must be a list of ints")
-    return np.array(value, dtype=MULT_DTYPE)
+def _int_array(value: list[int] | None) -> np.ndarray | None:
+    return None if value is None else np.array(value, dtype=MULT_DTYPE)
 
 
 def _model(d: dict, prefix: str, spec: NestedSpec, tensors: dict, controller) -> NestedModel:
-    where = f"header {prefix or 'model'}"
-    net = _network(_field(d, "network", where), f"{where}.network")
+    net = _network(d["network"], f"header {prefix or 'model'}.network")
     layers = {}
-    for name, p in _field(d, "layers", where).items():
-        lw = f"layer {prefix}{name}"
+    for name, p in d["layers"].items():
         for key in (f"{prefix}{name}.weight", f"{prefix}{name}.bias"):
             if key not in tensors:
-                raise ModelFileError(f"{lw}: tensor {key!r} missing")
-        ws = _field(p, "weight_scale", lw)
-        if not isinstance(ws, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in ws):
-            raise ModelFileError(f"{lw}: weight_scale must be a list of numbers")
+                raise ModelFileError(f"layer {prefix}{name}: tensor {key!r} missing")
         layers[name] = ConvParams(tensors[f"{prefix}{name}.weight"], tensors[f"{prefix}{name}.bias"],
-                                  _int_list(_field(p, "m", lw), lw, "m"), _field(p, "shift", lw),
-                                  _int_list(_field(p, "m_r", lw), lw, "m_r"), np.array(ws, dtype=np.float64))
-    pools = {name: GapParams(_field(g, "m", f"pool {name}"), _field(g, "shift", f"pool {name}"))
-             for name, g in _field(d, "pools", where).items()}
-    input_signed = _field(d, "input_signed", where)
-    if not isinstance(input_signed, bool):
-        raise ModelFileError(f"{where}: input_signed must be true or false, got {input_signed!r}")
-    return NestedModel(net, spec, layers, pools, dict(_field(d, "scales", where)), input_signed, controller)
+                                  _int_array(p["m"]), p["shift"], _int_array(p["m_r"]),
+                                  np.array(p["weight_scale"], dtype=np.float64))
+    pools = {name: GapParams(g["m"], g["shift"]) for name, g in d["pools"].items()}
+    return NestedModel(net, spec, layers, pools, dict(d["scales"]), d["input_signed"], controller)
 
 
-def read_header(path) -> tuple[dict, dict[str, np.ndarray]]:
-    """(header, tensors) of a model file, after checking the format, the digest and every tensor hash."""
+def _stored_meta(f, path) -> dict[str, tuple[str, list[int]]]:
+    """{name: (numpy dtype name, shape)} of the stored tensors, from the safetensors header (nothing loaded)."""
+    meta = {}
+    for name in f.keys():
+        sl = f.get_slice(name)
+        code = sl.get_dtype()
+        if code not in SAFETENSORS_DTYPES:
+            raise ModelFileError(f"model file {path}: tensor {name}: dtype {code} is not an integer type")
+        meta[name] = (SAFETENSORS_DTYPES[code], list(sl.get_shape()))
+    return meta
+
+
+def read_header(path, limits: Limits = DEFAULT_LIMITS) -> tuple[dict, dict[str, np.ndarray]]:
+    """(header, tensors) of a model file, after checking its size, the header's schema (golden.header_schema),
+    the format, the digest, each stored tensor's dtype and shape against the header, the limits, and only
+    then loading the tensors and checking each one's hash."""
+    where = f"model file {path}"
     try:
+        limits.check("max_file_bytes", Path(path).stat().st_size, f"{where}: size")
         with safe_open(str(path), framework="numpy") as f:
             metadata = f.metadata() or {}
-            tensors = {name: f.get_tensor(name) for name in f.keys()}
+            stored = _stored_meta(f, path)
+            if METADATA_KEY not in metadata:
+                raise ModelFileError(f"{where}: no {METADATA_KEY!r} header in the safetensors metadata")
+            try:
+                header = parse_header(metadata[METADATA_KEY], limits)
+                if header.get("format") != FORMAT:
+                    raise HeaderError(f"format must be {FORMAT!r}")
+                version = header.get("version")
+                if isinstance(version, bool) or version != VERSION:
+                    raise HeaderError(f"unsupported version {version!r} (reads {VERSION})")
+                check_header(header, limits)
+            except ValueError as e:  # HeaderError, or a limit
+                raise ModelFileError(f"{where}: {e}") from None
+            if header["digest"] != header_digest(header):
+                raise ModelFileError(f"{where}: header digest mismatch (file modified or corrupted)")
+            listed = header["tensors"]
+            if set(listed) != set(stored):
+                raise ModelFileError(f"{where}: tensors {sorted(set(stored) ^ set(listed))} "
+                                     f"not both listed in the header and stored")
+            for name, (dtype, shape) in stored.items():
+                if (listed[name]["dtype"], listed[name]["shape"]) != (dtype, shape):
+                    raise ModelFileError(f"{where}: tensor {name}: header says {listed[name]['dtype']} "
+                                         f"{listed[name]['shape']}, stored {dtype} {shape}")
+            tensors = {name: f.get_tensor(name) for name in stored}
+    except ModelFileError:
+        raise
+    except ValueError as e:  # a limit
+        raise ModelFileError(f"{e}") from None
     except Exception as e:  # safetensors raises its own error types for truncated / garbled files
-        raise ModelFileError(f"model file {path}: not a readable safetensors file ({type(e).__name__}: {e})") from e
-    if METADATA_KEY not in metadata:
-        raise ModelFileError(f"model file {path}: no {METADATA_KEY!r} header in the safetensors metadata")
-    try:
-        header = json.loads(metadata[METADATA_KEY])
-    except json.JSONDecodeError as e:
-        raise ModelFileError(f"model file {path}: header is not valid JSON ({e})") from e
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"model file {path}: format must be {FORMAT!r}")
-    if header.get("version") != VERSION:
-        raise ModelFileError(f"model file {path}: unsupported version {header.get('version')!r} (reads {VERSION})")
-    if header.get("digest") != header_digest(header):
-        raise ModelFileError(f"model file {path}: header digest mismatch (file modified or corrupted)")
-    listed = _field(header, "tensors", f"model file {path}")
-    if not isinstance(listed, dict) or not all(isinstance(v, dict) for v in listed.values()):
-        raise ModelFileError(f"model file {path}: header field 'tensors' must map each tensor name to an "
-                             f"object {{dtype, shape, sha256}}")
-    if set(listed) != set(tensors):
-        raise ModelFileError(f"model file {path}: tensors {sorted(set(tensors) ^ set(listed))} "
-                             f"not both listed in the header and stored")
+        raise ModelFileError(f"{where}: not a readable safetensors file ({type(e).__name__}: {e})") from None
     for name, a in tensors.items():
-        if tensor_digest(a) != listed[name].get("sha256"):
-            raise ModelFileError(f"model file {path}: tensor {name}: sha256 mismatch (data modified or corrupted)")
+        if tensor_digest(a) != listed[name]["sha256"]:
+            raise ModelFileError(f"{where}: tensor {name}: sha256 mismatch (data modified or corrupted)")
     return header, tensors
 
 
-def load_model(path) -> NestedModel:
+def load_model(path, limits: Limits = DEFAULT_LIMITS) -> NestedModel:
     """Read, verify and validate a model file (see the module docstring); raises ModelFileError."""
-    header, tensors = read_header(path)
+    header, tensors = read_header(path, limits)
     try:
-        spec_d = _field(header, "spec", "header")
-        spec = NestedSpec(**{**spec_d, "candidates": tuple(_field(spec_d, "candidates", "header.spec"))})
-        ctrl_d = header.get("controller")
+        spec = NestedSpec(**{**header["spec"], "candidates": tuple(header["spec"]["candidates"])})
+        ctrl_d = header["controller"]
         controller = None if ctrl_d is None else _model(ctrl_d, CONTROLLER_PREFIX, spec, tensors, None)
-        model = _model(_field(header, "model", "header"), "", spec, tensors, controller)
+        model = _model(header["model"], "", spec, tensors, controller)
         used = {f"{p}{n}.{t}" for p, m in (("", model), (CONTROLLER_PREFIX, controller)) if m is not None
                 for n in m.layers for t in ("weight", "bias")}
         if used != set(tensors):

@@ -7,17 +7,18 @@ width of every switchable layer the file does not name. The stem and the classif
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import strict_json
 from .ir import Network
 from .spec import NestedSpec
 
 Widths = dict[str, tuple[int, int]]
 DEFAULT_KEY = "default"
 UNIFORM_PREFIX = "uniform:"
+PLAN_MAX_DEPTH = 3  # {layer: [b_w, b_a]}
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def uniform_width(text: str, spec: NestedSpec) -> int | None:
     if not text.startswith(UNIFORM_PREFIX):
         return None
     bits = text[len(UNIFORM_PREFIX):]
-    if not bits.isdigit():
+    if not (bits.isascii() and bits.isdigit()) or len(bits) > 4:
         raise ValueError(f"plan {text!r}: width {bits!r} is not an integer")
     return spec.check_width(int(bits), f"plan {text!r}: b_a and b_w")
 
@@ -91,7 +92,7 @@ def parse_plan(text: str, network: Network, spec: NestedSpec) -> Plan:
     if not path.is_file():
         raise ValueError(f"plan {text!r}: not 'uniform:B' and no such file")
     try:
-        mapping = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"plan {text}: invalid JSON: {e}") from e
+        mapping = strict_json.loads(path.read_text(encoding="utf-8"), PLAN_MAX_DEPTH)
+    except (strict_json.StrictJSONError, UnicodeDecodeError) as e:
+        raise ValueError(f"plan {text}: invalid JSON: {e}") from None
     return plan_from_mapping(text, mapping, network, spec)

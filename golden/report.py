@@ -1,18 +1,23 @@
 """Reports of a golden run (schema: docs/reports.md, "Golden fields"): summary.json, layers.csv, logits.npy,
-layers.png, and the per-layer table printed by the `sim` command. All files are written atomically."""
+layers.png, and the per-layer table printed by the `sim` command. `report_files` builds them in memory; the
+command publishes them with the rest of its run (golden.run_folder)."""
 from __future__ import annotations
 
 import csv
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
 from .session import GoldenRun
 
 LAYER_FIELDS = ("name", "kind", "macs", "b_w", "b_a", "bitops", "transition_shifts", "clamp_frac")
+
+
+def printable(text: str) -> str:
+    """`text` with undecodable bytes of a path (surrogate escapes) written as \\xNN, so JSON, plots and
+    terminals can show it."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _num(v):
@@ -28,7 +33,7 @@ def summary(run: GoldenRun) -> dict:
     """The summary.json object (per-image figures are means over the batch)."""
     r, batch = run.result, len(run.images)
     return {
-        "model": run.model_name,
+        "model": printable(run.model_name),
         "topology": run.model.network.name,
         "plan": run.plan,
         "dynamic": run.dynamic,
@@ -80,7 +85,7 @@ def _png_bytes(run: GoldenRun) -> bytes:
     ax2 = ax.twinx()
     ax2.plot(x, [100 * s.clamp_frac for s in rows], "o-", color="tab:red", markersize=3)
     ax2.set_ylabel("outputs clamped (%)", color="tab:red")
-    ax.set_title(f"{run.model_name} {run.plan}: {run.result.bitops / 1e9:.3f} GBitOPs, "
+    ax.set_title(f"{printable(run.model_name)} {run.plan}: {run.result.bitops / 1e9:.3f} GBitOPs, "
                  f"{run.result.macs / 1e6:.1f} M MACs per image, avg {run.result.avg_bits:.2f} bits")
     fig.tight_layout()
     buf = io.BytesIO()
@@ -89,19 +94,19 @@ def _png_bytes(run: GoldenRun) -> bytes:
     return buf.getvalue()
 
 
-def write_reports(run: GoldenRun, out_dir) -> list[Path]:
-    """Write summary.json, layers.csv, logits.npy and layers.png into out_dir (created); return the paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {
-        "summary.json": (json.dumps(summary(run), indent=2) + "\n").encode(),
+def report_files(run: GoldenRun) -> dict:
+    """{file name: bytes, or a callable rendering them}: summary.json, layers.csv, logits.npy, layers.png."""
+    return {
+        "summary.json": json_bytes(summary(run)),
         "layers.csv": _csv_bytes(layer_rows(run)),
         "logits.npy": _npy_bytes(run.result.logits),
-        "layers.png": _png_bytes(run),
+        "layers.png": lambda: _png_bytes(run),
     }
-    for name, data in files.items():
-        atomic_write_bytes(out / name, data)
-    return [out / name for name in files]
+
+
+def json_bytes(obj) -> bytes:
+    """Indented JSON with a final newline; NaN / infinity refused (they are not JSON)."""
+    return (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode()
 
 
 def format_table(run: GoldenRun) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .inference import InferenceResult, Progress, infer
+from .limits import DEFAULT_LIMITS, Limits
 from .model import NestedModel
 from .model_file import load_model
 from .synthetic import synthetic_images, synthetic_model
@@ -29,34 +30,42 @@ class GoldenRun:
     seconds: float
 
 
-def resolve_model(name: str, seed: int, backend: str = "numba") -> NestedModel:
+def resolve_model(name: str, seed: int, backend: str = "numba", limits: Limits = DEFAULT_LIMITS) -> NestedModel:
     """A synthetic model by topology name (seeded), or a model file by path."""
     if name in TOPOLOGIES:
         return synthetic_model(name, seed, backend=backend)
     if Path(name).is_file():
-        return load_model(name)
+        return load_model(name, limits)
     raise ValueError(f"model {name!r} is neither a topology ({', '.join(TOPOLOGIES)}) nor a model file")
 
 
-def resolve_images(model: NestedModel, batch: int | None, seed: int, input_path: str | None) -> np.ndarray:
-    """Images from a .npy file of master codes (B, C, H, W), or `batch` seeded synthetic images."""
+def resolve_images(model: NestedModel, batch: int | None, seed: int, input_path: str | None,
+                   limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
+    """Images from a .npy file of master codes (B, C, H, W), or `batch` seeded synthetic images; the batch's
+    element count is checked against limits.max_batch_elems before anything is allocated."""
+    per_image = int(np.prod(model.network.input_shape))
     if input_path is None:
-        return synthetic_images(model.network, 1 if batch is None else batch, seed, model.spec)
+        batch = 1 if batch is None else batch
+        limits.check("max_batch_elems", batch * per_image, f"--batch {batch}: batch elements")
+        return synthetic_images(model.network, batch, seed, model.spec)
     try:
-        images = np.load(input_path, allow_pickle=False)
+        images = np.load(input_path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as e:
-        raise ValueError(f"input {input_path}: not a readable .npy array ({e})") from e
+        raise ValueError(f"--input {input_path}: not a readable .npy array ({e})") from e
+    if not isinstance(images, np.ndarray):
+        raise ValueError(f"--input {input_path}: not a .npy array (an .npz archive?)")
+    limits.check("max_batch_elems", images.size, f"--input {input_path}: elements")
     if batch is not None and images.ndim >= 1 and len(images) != batch:
-        raise ValueError(f"input {input_path}: holds {len(images)} images but batch={batch}")
-    return images
+        raise ValueError(f"--input {input_path}: holds {len(images)} images but --batch {batch}")
+    return np.array(images)
 
 
 def run_golden(model_name: str, plan: str | None = None, dynamic: bool = False, batch: int | None = None,
                seed: int = 0, input_path: str | None = None, backend: str = "numba",
-               progress: Progress | None = None) -> GoldenRun:
+               progress: Progress | None = None, limits: Limits = DEFAULT_LIMITS) -> GoldenRun:
     """Resolve model and inputs, then infer (plan None and not dynamic: every layer at N bits)."""
-    model = resolve_model(model_name, seed, backend)
-    images = resolve_images(model, batch, seed, input_path)
+    model = resolve_model(model_name, seed, backend, limits)
+    images = resolve_images(model, batch, seed, input_path, limits)
     start = time.perf_counter()
     result = infer(model, images, plan=plan, dynamic=dynamic, backend=backend, progress=progress)
     seconds = time.perf_counter() - start

@@ -4,7 +4,6 @@ The RTL generator reads rows/cols from here and widths from golden's NestedSpec;
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -14,6 +13,8 @@ DATAFLOWS = ("os", "ws", "is")
 PE_MODES = ("fixed", "fused")
 LAYOUTS = ("packed", "bitplane")
 MAX_DIM = 1024  # largest R or C the simulator accepts (the RTL generator caps at 64)
+CLOCK_MHZ_RANGE = (1e-3, 1e6)  # 1 kHz .. 1 THz: latencies stay finite and nonzero
+MAX_SIZE = 1 << 30  # largest SRAM size (KiB: 1 TiB) or DRAM bandwidth (bytes/cycle); beyond, int64 counters overflow
 
 
 def parse_pe(text: str) -> tuple[int, int]:
@@ -67,11 +68,12 @@ class ArrayConfig:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         for name in ("weight_sram_kib", "act_sram_kib", "out_sram_kib", "dram_bytes_per_cycle"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_SIZE:
+                raise ValueError(f"{name} must be an int in [1, {MAX_SIZE}], got {v!r}")
         if isinstance(self.clock_mhz, bool) or not isinstance(self.clock_mhz, (int, float)) \
-                or not math.isfinite(self.clock_mhz) or self.clock_mhz <= 0:
-            raise ValueError(f"clock_mhz must be a positive finite number, got {self.clock_mhz!r}")
+                or not CLOCK_MHZ_RANGE[0] <= self.clock_mhz <= CLOCK_MHZ_RANGE[1]:
+            raise ValueError(f"clock_mhz must be a number in [{CLOCK_MHZ_RANGE[0]:g}, {CLOCK_MHZ_RANGE[1]:g}], "
+                             f"got {self.clock_mhz!r}")
         if not isinstance(self.spec, NestedSpec):
             raise TypeError(f"spec must be a NestedSpec, got {type(self.spec).__name__}")
 

@@ -1,5 +1,6 @@
 """Hardware reports of a simulation: summary fields, layers.csv columns, table.tex, cycles.png and a
-SCALE-Sim-layout COMPUTE_REPORT.csv. Files are written to a temp file, then os.replace'd into place.
+SCALE-Sim-layout COMPUTE_REPORT.csv. `report_files` builds the whole run's files in memory (golden fields and
+hardware fields together); the command publishes them at once (golden.run_folder).
 
 `hardware_report(sims)` takes one `NetworkSim` (static plan) or one per image (dynamic plan); with several
 images the per-layer numbers are means over the images and the totals come with mean / min / max.
@@ -8,13 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-from golden.atomic import atomic_write_bytes
+from golden.report import json_bytes
 
 from .simulate import NetworkSim, summarize_images
 
@@ -22,16 +21,10 @@ LAYER_FIELDS = ("cycles", "compute_cycles", "readout_cycles", "stall_cycles", "u
                 "dram_bytes", "sram_bytes", "view_ops", "energy_uj")
 SUMMARY_FIELDS = ("total_cycles", "compute_cycles", "readout_cycles", "stall_cycles", "latency_ms", "utilization",
                   "dram_bytes", "sram_bytes", "energy_uj", "view_ops", "bitops", "macs", "transition_shifts")
-GOLDEN_OWNED = ("bitops", "macs", "transition_shifts")  # kept as golden wrote them when summary.json has them
+GOLDEN_OWNED = ("bitops", "macs", "transition_shifts")  # kept as golden computed them in a golden run
+PLOT_MAX_BARS = 128  # cycles.png groups consecutive layers into at most this many bars
 COMPUTE_REPORT_HEADER = ("LayerID, Total Cycles (incl. prefetch), Total Cycles, Stall Cycles, Overall Util %, "
                          "Mapping Efficiency %, Compute Util %,")
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write text or bytes atomically (golden.atomic: temp file, then os.replace), creating the folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, data.encode() if isinstance(data, str) else data)
 
 
 def _mean_rows(per_image: Sequence[list[dict]]) -> list[dict]:
@@ -74,62 +67,45 @@ def hardware_report(sims: NetworkSim | Sequence[NetworkSim]) -> dict:
     return {"summary": summary, "layers": layers, "controller": controller}
 
 
-def merge_summary(path: Path, report: dict) -> dict:
-    """Add the hardware fields to summary.json (creating it if absent): top-level summary keys, and per layer
-    (matched by name in an existing "layers" list, else a new list) the LAYER_FIELDS; "controller_layers" too.
-    Golden's macs / bitops / transition_shifts stay as written (they exclude the controller; the hardware
-    totals of a dynamic run include it, and "controller_hardware" lists its share)."""
-    path = Path(path)
-    summary = json.loads(path.read_text()) if path.is_file() else {}
+def merge_summary(golden: dict | None, report: dict) -> dict:
+    """summary.json of the run: the golden summary (if any) plus the hardware fields: top-level summary keys, and
+    per layer (matched by name in the golden "layers" list, else the hardware rows) the LAYER_FIELDS;
+    "controller_layers" too. Golden's macs / bitops / transition_shifts stay as computed (they exclude the
+    controller; the hardware totals of a dynamic run include it, and "controller_hardware" lists its share)."""
+    summary = dict(golden or {})
     summary.update({k: v for k, v in report["summary"].items() if not (k in GOLDEN_OWNED and k in summary)})
-    hw_layers = {row["name"]: row for row in report["layers"]}
-    layers = summary.get("layers")
-    if isinstance(layers, list) and layers and all(isinstance(e, dict) and "name" in e for e in layers):
-        for entry in layers:
-            row = hw_layers.get(entry["name"])
-            if row is not None:
-                entry.update({k: row[k] for k in LAYER_FIELDS})
-    else:
+    if golden is None:
         summary["layers"] = report["layers"]
+    else:
+        hw_layers = {row["name"]: row for row in report["layers"]}
+        summary["layers"] = [{**entry, **{k: hw_layers[entry["name"]][k] for k in LAYER_FIELDS}}
+                             for entry in golden["layers"]]
     if report["controller"] is not None:
         summary["controller_layers"] = report["controller"]
-    atomic_write(path, json.dumps(summary, indent=2) + "\n")
     return summary
 
 
-def merge_layers_csv(path: Path, report: dict) -> None:
-    """Add the hardware columns (LAYER_FIELDS, and bitops when missing) to layers.csv, matched by the "name"
-    column; without an existing file, write one with every simulator column."""
-    path = Path(path)
+def layers_csv(golden_rows: list[dict] | None, report: dict) -> bytes:
+    """layers.csv of the run: the golden columns (if any) followed by the hardware LAYER_FIELDS, matched by layer
+    name; without a golden run, every simulator column."""
+    if golden_rows is None:
+        rows = report["layers"]
+        return _csv_bytes(list(rows[0].keys()), rows)
     hw = {row["name"]: row for row in report["layers"]}
-    if path.is_file():
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-        if rows and "name" in rows[0]:
-            columns = list(rows[0].keys())
-            added = [k for k in (*LAYER_FIELDS, "bitops") if k not in columns]
-            for row in rows:
-                source = hw.get(row["name"], {})
-                for key in LAYER_FIELDS:
-                    if key in source:
-                        row[key] = source[key]
-                for key in added:
-                    row.setdefault(key, source.get(key, ""))
-            _write_csv(path, columns + added, rows)
-            return
-    rows = report["layers"]
-    _write_csv(path, list(rows[0].keys()), rows)
+    columns = list(golden_rows[0].keys())
+    columns += [k for k in LAYER_FIELDS if k not in columns]
+    return _csv_bytes(columns, [{**row, **{k: hw[row["name"]][k] for k in LAYER_FIELDS}} for row in golden_rows])
 
 
-def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
+def _csv_bytes(columns: list[str], rows: list[dict]) -> bytes:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write(path, buf.getvalue())
+    return buf.getvalue().encode()
 
 
-def write_compute_report(path: Path, sims: NetworkSim | Sequence[NetworkSim]) -> None:
+def compute_report(sims: NetworkSim | Sequence[NetworkSim]) -> bytes:
     """COMPUTE_REPORT.csv in SCALE-Sim 3.0.0's column layout (the first image's simulation):
     Total Cycles (incl. prefetch) = cycles (busy + readout + stall), Total Cycles = compute_cycles
     (SCALE-Sim's folds·per-fold − 1), Stall Cycles, Overall Util % = MACs / (cycles · peak),
@@ -141,11 +117,16 @@ def write_compute_report(path: Path, sims: NetworkSim | Sequence[NetworkSim]) ->
     for i in range(len(b.workload)):
         lines.append(f"{i}, {int(b.cycles[i])}, {int(b.compute_cycles[i])}, {int(b.traffic.stall_cycles[i])}, "
                      f"{float(b.utilization[i] * 100)!r}, {float(b.folds.mapping_efficiency[i] * 100)!r}, {float(compute_util[i] * 100)!r},")
-    atomic_write(path, "\n".join(lines) + "\n")
+    return ("\n".join(lines) + "\n").encode()
+
+
+TEX_SPECIALS = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$",
+                "{": r"\{", "}": r"\}", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}
 
 
 def _tex_escape(text: str) -> str:
-    return text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("&", r"\&").replace("%", r"\%")
+    """Every LaTeX special character of `text` (layer names of topology CSVs are free text) made literal."""
+    return "".join(TEX_SPECIALS.get(ch, ch) for ch in text)
 
 
 def _table_rows(report: dict) -> list[dict]:
@@ -154,7 +135,7 @@ def _table_rows(report: dict) -> list[dict]:
     return report["layers"] + controller
 
 
-def write_table_tex(path: Path, report: dict) -> None:
+def table_tex(report: dict) -> bytes:
     """A booktabs table: layer, GEMM shape, widths, cycles, stalls, utilization, BitOPs, energy; a total row."""
     s = report["summary"]
     head = (r"\begin{tabular}{lrrrrrrrrr}", r"\toprule",
@@ -171,11 +152,13 @@ def write_table_tex(path: Path, report: dict) -> None:
             r"\bottomrule", r"\end{tabular}")
     caption = (f"% {s['pe']} array, {s['dataflow']} dataflow, {s['pe_mode']} PEs, {s['layout']} layout, "
                f"{s['clock_mhz']:g} MHz: {s['latency_ms']:.3f} ms per image")
-    atomic_write(path, "\n".join((caption, *head, *body, *tail)) + "\n")
+    return ("\n".join((caption, *head, *body, *tail)) + "\n").encode()
 
 
-def write_cycles_png(path: Path, report: dict, title: str) -> None:
-    """Per-layer stacked bars: compute (busy), readout and stall cycles (matplotlib, Agg backend)."""
+def cycles_png(report: dict, title: str) -> bytes:
+    """Per-layer stacked bars: compute (busy), readout and stall cycles (matplotlib, Agg backend). Above
+    PLOT_MAX_BARS layers, each bar sums a group of consecutive layers (the title says so) so huge networks
+    stay fast to draw."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -185,8 +168,14 @@ def write_cycles_png(path: Path, report: dict, title: str) -> None:
     compute = np.array([r["compute_cycles"] + 1 for r in rows])  # busy = SCALE-Sim's report + 1
     readout = np.array([r["readout_cycles"] for r in rows])
     stall = np.array([r["stall_cycles"] for r in rows])
-    x = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(rows) + 2), 4.5))
+    group = -(-len(rows) // PLOT_MAX_BARS)
+    if group > 1:
+        starts = np.arange(0, len(rows), group)
+        compute, readout, stall = (np.add.reduceat(v, starts) for v in (compute, readout, stall))
+        names = [f"{names[i]}.." for i in starts]
+        title = f"{title} ({len(rows)} layers, {group} per bar)"
+    x = np.arange(len(compute))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(x) + 2), 4.5))
     ax.bar(x, compute, label="compute", color="tab:blue")
     ax.bar(x, readout, bottom=compute, label="readout", color="tab:green")
     ax.bar(x, stall, bottom=compute + readout, label="stall (DRAM)", color="tab:red")
@@ -198,7 +187,7 @@ def write_cycles_png(path: Path, report: dict, title: str) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-    atomic_write(path, buf.getvalue())
+    return buf.getvalue()
 
 
 def format_layer_table(report: dict) -> str:
@@ -216,13 +205,15 @@ def format_layer_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def write_hardware_reports(out: Path, sims: NetworkSim | Sequence[NetworkSim], title: str) -> dict:
-    """Write/merge summary.json and layers.csv, and write table.tex, cycles.png, COMPUTE_REPORT.csv in `out`."""
-    out = Path(out)
+def report_files(sims: NetworkSim | Sequence[NetworkSim], title: str, golden: dict | None = None) -> tuple[dict, dict]:
+    """(hardware report, {file name: bytes or a callable rendering them}) of one run. `golden` is the golden
+    run's files (golden.report.report_files) and summary / layer rows, as {"files", "summary", "layers"}, or
+    None for a topology CSV run; summary.json and layers.csv hold golden and hardware fields together."""
     report = hardware_report(sims)
-    merge_summary(out / "summary.json", report)
-    merge_layers_csv(out / "layers.csv", report)
-    write_table_tex(out / "table.tex", report)
-    write_cycles_png(out / "cycles.png", report, title)
-    write_compute_report(out / "COMPUTE_REPORT.csv", sims)
-    return report
+    files = dict(golden["files"]) if golden is not None else {}
+    files["summary.json"] = json_bytes(merge_summary(None if golden is None else golden["summary"], report))
+    files["layers.csv"] = layers_csv(None if golden is None else golden["layers"], report)
+    files["table.tex"] = table_tex(report)
+    files["cycles.png"] = lambda: cycles_png(report, title)
+    files["COMPUTE_REPORT.csv"] = compute_report(sims)
+    return report, files

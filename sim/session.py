@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from golden.controller import controller_network
+from golden.limits import DEFAULT_LIMITS, Limits
 from golden.model_file import load_model
 from golden.plan import parse_plan, uniform_width
 from golden.session import GoldenRun
@@ -85,10 +86,10 @@ def csv_plan_bits(plan: str | None, spec: NestedSpec) -> int:
 
 
 def simulate_topology_csv(path: str | Path, plan: str | None, config: ArrayConfig,
-                          energy: EnergyTable | None = None) -> NetworkSim:
+                          energy: EnergyTable | None = None, limits: Limits = DEFAULT_LIMITS) -> NetworkSim:
     """Simulate a SCALE-Sim topology CSV with every layer at the --plan width."""
     bits = csv_plan_bits(plan, config.spec)
-    workload = read_topology_csv(path, config.spec).with_widths(bits, bits)
+    workload = read_topology_csv(path, config.spec, limits).with_widths(bits, bits)
     return NetworkSim(simulate_workload(workload, config, energy))
 
 

@@ -10,14 +10,12 @@ import io
 import itertools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from pathlib import Path
 
 import numpy as np
 
 from golden.plan import parse_plan
 
 from .energy import EnergyTable
-from .report import atomic_write
 from .session import check_plan_option, make_config, simulate_static, static_network
 
 SWEEP_COLUMNS = ("pe", "dataflow", "plan", "pe_mode", "layout", "total_cycles", "compute_cycles", "readout_cycles",
@@ -65,15 +63,17 @@ def run_sweep(model: str, pes: Sequence[str], dataflows: Sequence[str], plans: S
     return [rows[p] for p in points]
 
 
-def write_sweep(out: Path, rows: list[dict], title: str) -> list[Path]:
-    """OUT/sweep.csv (SWEEP_COLUMNS) and OUT/sweep.png (total / stall cycles and energy per configuration)."""
-    out = Path(out)
+def sweep_files(rows: list[dict], title: str) -> dict:
+    """{"sweep.csv": SWEEP_COLUMNS rows, "sweep.png": a callable drawing total / stall cycles and energy per
+    configuration}, published by the command (golden.run_folder)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=SWEEP_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write(out / "sweep.csv", buf.getvalue())
+    return {"sweep.csv": buf.getvalue().encode(), "sweep.png": lambda: _sweep_png(rows, title)}
 
+
+def _sweep_png(rows: list[dict], title: str) -> bytes:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -96,5 +96,4 @@ def write_sweep(out: Path, rows: list[dict], title: str) -> list[Path]:
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=110)
     plt.close(fig)
-    atomic_write(out / "sweep.png", png.getvalue())
-    return [out / "sweep.csv", out / "sweep.png"]
+    return png.getvalue()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from golden.limits import DEFAULT_LIMITS, Limits
 from golden.spec import NestedSpec
 
 from .workload import Workload
@@ -47,7 +48,7 @@ def _parse_row(fields: list[str], where: str) -> tuple[str, list[int]]:
         raise ValueError(f"{where}, column 1 ({COLUMNS[0]}): empty layer name")
     values = []
     for col, (text, column) in enumerate(zip(fields[1:], COLUMNS[1:]), start=2):
-        if not text.isdigit() or int(text) < 1:
+        if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
             raise ValueError(f"{where}, column {col} ({column}): expected a positive integer, got {text!r}")
         values.append(int(text))
     h, w, fh, fw = values[:4]
@@ -58,19 +59,36 @@ def _parse_row(fields: list[str], where: str) -> tuple[str, list[int]]:
     return name, values
 
 
-def read_topology_csv(path, spec: NestedSpec) -> Workload:
+def check_row_limits(where: str, values: list[int], layers_before: int, limits: Limits) -> None:
+    """Resource limits of one CSV row, before it is expanded: channels and filters <= max_channels, the
+    input feature map (channels·H·W) <= max_tensor_elems, and the layer count after this row (a depthwise row
+    adds one layer per channel) <= max_layers."""
+    h, w, _, _, channels, filters, _ = values
+    limits.check("max_channels", channels, f"{where}, column 6 (Channels)")
+    limits.check("max_channels", filters, f"{where}, column 7 (Num Filter)")
+    limits.check("max_tensor_elems", channels * h * w, f"{where}: IFMAP elements (Channels·Height·Width)")
+    limits.check("max_layers", layers_before + 1, f"{where}: layer count")
+
+
+def read_topology_csv(path, spec: NestedSpec, limits: Limits = DEFAULT_LIMITS) -> Workload:
     """The layers of a SCALE-Sim conv topology CSV as a `Workload` at widths (N, N); ValueError names the
-    row and column of the first malformed value."""
+    row and column of the first malformed value or exceeded limit (golden.limits)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"topology {path}: no such file")
+    limits.check("max_file_bytes", path.stat().st_size, f"topology {path}: size")
     names, shapes = [], []
-    lines = path.read_text().splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise ValueError(f"topology {path}: not UTF-8 text ({e})") from None
     for line_no, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
-        name, (h, w, fh, fw, channels, filters, stride) = _parse_row(
-            [f.strip() for f in line.split(",")], f"topology {path}: row {line_no}")
+        where = f"topology {path}: row {line_no}"
+        name, values = _parse_row([f.strip() for f in line.split(",")], where)
+        h, w, fh, fw, channels, filters, stride = values
+        check_row_limits(where, values, len(names) + (channels - 1 if "DP" in name else 0), limits)
         npx = scalesim_out_size(h, fh, stride) * scalesim_out_size(w, fw, stride)
         if "DP" in name:
             for c in range(channels):

@@ -1,6 +1,7 @@
 """Reports (summary merge, layers.csv merge, table.tex, COMPUTE_REPORT.csv, cycles.png), dynamic per-image
 summaries with the controller, static sessions, and the sweep library."""
 import csv
+import io
 import json
 
 import numpy as np
@@ -11,25 +12,26 @@ from golden.plan import parse_plan
 from golden.spec import DEFAULT_SPEC
 from golden.topologies import topology
 from sim.config import ArrayConfig
-from sim.report import COMPUTE_REPORT_HEADER, hardware_report, write_hardware_reports
+from sim.report import COMPUTE_REPORT_HEADER, hardware_report, report_files
 from sim.session import check_plan_option, make_config, simulate_static, simulate_topology_csv
 from sim.simulate import simulate_images, simulate_network, summarize_images
-from sim.sweep import run_sweep, split_list, write_sweep
+from sim.sweep import run_sweep, split_list, sweep_files
 
 
 def widths(net, plan):
     return parse_plan(plan, net, DEFAULT_SPEC).layer_widths(net, DEFAULT_SPEC)
 
 
-def test_reports_merge_into_golden_files(tmp_path):
+def test_report_files_join_golden_and_hardware_fields_in_memory():
     net = topology("tiny")
-    (tmp_path / "summary.json").write_text(json.dumps(
-        {"model": "tiny", "macs": 123, "controller": {"macs": 7},
-         "layers": [{"name": layer.name, "clamp_frac": 0.0} for layer in net.layers]}))
-    (tmp_path / "layers.csv").write_text("name,kind,bitops\n" + "".join(f"{layer.name},conv,5\n" for layer in net.layers))
+    golden_summary = {"model": "tiny", "macs": 123, "controller": {"macs": 7},
+                      "layers": [{"name": layer.name, "clamp_frac": 0.0} for layer in net.layers]}
+    golden_rows = [{"name": layer.name, "kind": "conv", "bitops": 5} for layer in net.layers]
+    golden = {"files": {"logits.npy": b"golden bytes"}, "summary": golden_summary, "layers": golden_rows}
     sim = simulate_network(net, ArrayConfig(rows=4, cols=4), widths(net, "uniform:4"))
-    write_hardware_reports(tmp_path, sim, "tiny")
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    _, files = report_files(sim, "tiny", golden)
+    assert files["logits.npy"] == b"golden bytes"
+    summary = json.loads(files["summary.json"])
     assert summary["model"] == "tiny" and summary["macs"] == 123 and summary["controller"] == {"macs": 7}
     for key in ("pe", "dataflow", "total_cycles", "latency_ms", "utilization", "dram_bytes", "sram_bytes", "energy_uj"):
         assert key in summary
@@ -38,17 +40,25 @@ def test_reports_merge_into_golden_files(tmp_path):
     assert first["clamp_frac"] == 0.0 and first["cycles"] == int(sim.backbone.cycles[0])
     for key in ("cycles", "compute_cycles", "stall_cycles", "utilization", "dram_bytes", "energy_uj"):
         assert key in first
-    with (tmp_path / "layers.csv").open() as f:
-        rows = list(csv.DictReader(f))
+    rows = list(csv.DictReader(io.StringIO(files["layers.csv"].decode())))
     assert rows[0]["kind"] == "conv" and rows[0]["bitops"] == "5"  # golden's columns kept
     assert int(rows[1]["compute_cycles"]) == int(sim.backbone.compute_cycles[1])
-    tex = (tmp_path / "table.tex").read_text()
+    tex = files["table.tex"].decode()
     assert r"\toprule" in tex and r"\bottomrule" in tex and "layer1.0.conv1".replace("_", r"\_") in tex
-    report_lines = (tmp_path / "COMPUTE_REPORT.csv").read_text().splitlines()
+    report_lines = files["COMPUTE_REPORT.csv"].decode().splitlines()
     assert report_lines[0] == COMPUTE_REPORT_HEADER and len(report_lines) == 1 + len(net.layers)
     cols = [c.strip() for c in report_lines[1].split(",")]
     assert cols[-1] == "" and int(cols[2]) == int(sim.backbone.compute_cycles[0])
-    assert (tmp_path / "cycles.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert files["cycles.png"]()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_topology_report_has_only_hardware_fields():
+    net = topology("tiny")
+    sim = simulate_network(net, ArrayConfig(rows=4, cols=4), widths(net, "uniform:4"))
+    _, files = report_files(sim, "tiny")
+    summary = json.loads(files["summary.json"])
+    assert "model" not in summary and [r["name"] for r in summary["layers"]] == [layer.name for layer in net.layers]
+    assert sum(r["cycles"] for r in summary["layers"]) == summary["total_cycles"]
 
 
 def test_dynamic_images_with_controller():
@@ -99,10 +109,9 @@ def test_sweep_rows_and_files(tmp_path):
     assert len(rows) == 8 and len(lines) == 8
     direct = simulate_static("tiny", "uniform:2", make_config("8x8", dataflow="is", pe_mode="fused")).totals()
     assert rows[-1]["total_cycles"] == direct["total_cycles"] and rows[-1]["energy_uj"] == direct["energy_uj"]
-    paths = write_sweep(tmp_path, rows, "tiny")
-    with paths[0].open() as f:
-        assert len(list(csv.DictReader(f))) == 8
-    assert paths[1].read_bytes()[:4] == b"\x89PNG"
+    files = sweep_files(rows, "tiny")
+    assert len(list(csv.DictReader(io.StringIO(files["sweep.csv"].decode())))) == 8
+    assert files["sweep.png"]()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="--pe"):
         run_sweep("tiny", ["0x4"], ["os"], ["uniform:8"])
     with pytest.raises(ValueError, match="--dataflow"):
@@ -111,3 +120,13 @@ def test_sweep_rows_and_files(tmp_path):
         run_sweep("tiny", ["4x4"], ["rs"], ["uniform:8"])
     with pytest.raises(ValueError, match="--plan"):
         run_sweep("tiny", ["4x4"], ["os"], ["uniform:1"])
+
+
+def test_table_tex_escapes_every_latex_special(tmp_path):
+    """Issue 10: topology CSV names are free text; '# $ ^ ~ {' reached table.tex unescaped (invalid LaTeX)."""
+    path = tmp_path / "t.csv"
+    path.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+                    "Strides,\n" + r"a#b$c^d~e{f}g_h&i%j\k, 8, 8, 3, 3, 3, 8, 1," + "\n")
+    _, files = report_files(simulate_topology_csv(path, None, make_config()), "t")
+    row = files["table.tex"].decode().splitlines()[5]
+    assert row.startswith(r"a\#b\$c\textasciicircum{}d\textasciitilde{}e\{f\}g\_h\&i\%j\textbackslash{}k & ")
