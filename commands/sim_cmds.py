@@ -6,7 +6,9 @@ from golden.report import format_table, write_reports
 from golden.session import run_golden
 from sim.config import DATAFLOWS
 from sim.report import format_layer_table, write_hardware_reports
-from sim.session import check_plan_option, energy_option, make_config, simulate_golden_run, simulate_topology_csv
+from sim.session import (check_model_option, check_plan_option, energy_option, make_config, renamed_notes,
+                         run_name, simulate_golden_run, simulate_topology)
+from sim.topology_csv import FORMATS, read_topology
 
 
 @click.command("sim")
@@ -25,12 +27,14 @@ from sim.session import check_plan_option, energy_option, make_config, simulate_
 @hardware_options
 @click.option("--topology", "topology_path", default=None, type=click.Path(dir_okay=False),
               help="SCALE-Sim topology CSV to simulate instead of --model (no golden inference)")
+@click.option("--topology-format", default="auto", show_default=True, type=click.Choice(FORMATS),
+              help="conv or gemm (Layer, M, N, K); auto: gemm when the header reads M, N, K")
 def sim(model_name, plan, dynamic, batch, seed, input_path, backend, out_dir, pe, dataflow, pe_mode, layout,
         weight_sram_kib, act_sram_kib, out_sram_kib, dram_bytes_per_cycle, clock_mhz, energy_path,
-        topology_path) -> None:
+        topology_path, topology_format) -> None:
     """Run MODEL on a batch; write OUT/summary.json, layers.csv, logits.npy, layers.png; print the table.
-    Then simulate it on the array: hardware fields in summary.json / layers.csv, table.tex, cycles.png,
-    COMPUTE_REPORT.csv."""
+    Then simulate it on the array: hardware fields in summary.json / layers.csv, table.tex, table.md,
+    figures (cycles, energy, traffic, breakdown as PDF, SVG, PNG), COMPUTE_REPORT.csv."""
     try:
         config = make_config(pe, dataflow, pe_mode, layout, weight_sram_kib, act_sram_kib, out_sram_kib,
                              dram_bytes_per_cycle, clock_mhz)
@@ -39,22 +43,28 @@ def sim(model_name, plan, dynamic, batch, seed, input_path, backend, out_dir, pe
         if topology_path is not None:
             if model_name is not None or dynamic:
                 raise ValueError("--topology replaces --model (and has no controller for --dynamic)")
-            sims = simulate_topology_csv(topology_path, plan, config, energy)
-            report = write_hardware_reports(out_dir, sims, f"{topology_path} {plan or 'uniform:N'}")
+            topo = read_topology(topology_path, config.spec, topology_format)
+            for note in renamed_notes(topo):
+                click.echo(f"topology {topology_path}: {note}")
+            name = run_name(topology_path)
+            report = write_hardware_reports(out_dir, simulate_topology(topo, plan, config, energy), name, {
+                "model": name, "topology": name, "topology_format": topo.format,
+                "plan": plan or f"uniform:{config.spec.n_bits}", "renamed_layers": renamed_notes(topo)})
             click.echo(format_layer_table(report))
             click.echo(f"wrote hardware reports in {out_dir}")
             return
         if model_name is None:
             raise ValueError("--model is required (or --topology FILE.csv)")
+        check_model_option(model_name)
         run = run_golden(model_name, plan, dynamic, batch, seed, input_path, backend, progress=click.echo)
         paths = write_reports(run, out_dir)
-        report = write_hardware_reports(out_dir, simulate_golden_run(run, config, energy),
-                                        f"{model_name} {run.plan} on {config.pe_label} {dataflow}")
+        report = write_hardware_reports(out_dir, simulate_golden_run(run, config, energy), run_name(model_name))
     except (ValueError, TypeError) as e:
         raise click.ClickException(str(e)) from e
     click.echo(format_table(run))
     click.echo(format_layer_table(report))
-    click.echo("wrote " + ", ".join(str(p) for p in paths) + ", table.tex, cycles.png, COMPUTE_REPORT.csv")
+    click.echo("wrote " + ", ".join(str(p) for p in paths) + ", table.tex, table.md, COMPUTE_REPORT.csv, "
+               "cycles / energy / traffic / breakdown .pdf .svg .png")
 
 
 COMMANDS = [sim]

@@ -1,8 +1,10 @@
-"""Hardware reports of a simulation: summary fields, layers.csv columns, table.tex, cycles.png and a
-SCALE-Sim-layout COMPUTE_REPORT.csv. Files are written to a temp file, then os.replace'd into place.
+"""Hardware reports of a simulation: summary fields, layers.csv columns, table.tex / table.md, figures
+(cycles, energy, traffic, breakdown; PDF + SVG + PNG) and a SCALE-Sim-layout COMPUTE_REPORT.csv.
 
 `hardware_report(sims)` takes one `NetworkSim` (static plan) or one per image (dynamic plan); with several
 images the per-layer numbers are means over the images and the totals come with mean / min / max.
+`hardware_files` renders every file in memory ({file name: bytes}); `write_hardware_reports` is the one
+place that writes them (each atomically: golden.atomic).
 """
 from __future__ import annotations
 
@@ -16,10 +18,19 @@ import numpy as np
 
 from golden.atomic import atomic_write_bytes
 
+from .explain import explain
+from .memory import OPERANDS
+from .report_figures import render_breakdown, render_cycles, render_energy, render_traffic
+from .report_tables import render_table_md, render_table_tex
 from .simulate import NetworkSim, summarize_images
 
+BREAKDOWN_FIELDS = (*(f"energy_{level}_uj" for level in ("mac", "view", "sram", "dram")),
+                    "energy_view_weights_uj", "energy_view_inputs_uj",
+                    *(f"energy_{level}_{op}_uj" for level in ("sram", "dram") for op in OPERANDS),
+                    *(f"{level}_{op}_bytes" for level in ("dram", "sram") for op in OPERANDS),
+                    "reduction_folds", "psum_spill")
 LAYER_FIELDS = ("cycles", "compute_cycles", "readout_cycles", "stall_cycles", "utilization", "mapping_efficiency",
-                "dram_bytes", "sram_bytes", "view_ops", "energy_uj")
+                "dram_bytes", "sram_bytes", "view_ops", "energy_uj", *BREAKDOWN_FIELDS)
 SUMMARY_FIELDS = ("total_cycles", "compute_cycles", "readout_cycles", "stall_cycles", "latency_ms", "utilization",
                   "dram_bytes", "sram_bytes", "energy_uj", "view_ops", "bitops", "macs", "transition_shifts")
 GOLDEN_OWNED = ("bitops", "macs", "transition_shifts")  # kept as golden wrote them when summary.json has them
@@ -69,18 +80,35 @@ def hardware_report(sims: NetworkSim | Sequence[NetworkSim]) -> dict:
     if sims[0].controller is not None:
         summary["controller_hardware"] = {k: float(np.mean([t["controller"][k] for t in totals]))
                                           for k in totals[0]["controller"]}
+    summary.update(_mean_breakdown(sims))
     layers = _mean_rows([s.backbone.layer_rows() for s in sims])
     controller = _mean_rows([s.controller.layer_rows() for s in sims]) if sims[0].controller is not None else None
+    summary["notes"] = explain(layers + (controller or []), summary, config.spec.acc_bits)
     return {"summary": summary, "layers": layers, "controller": controller}
 
 
-def merge_summary(path: Path, report: dict) -> dict:
-    """Add the hardware fields to summary.json (creating it if absent): top-level summary keys, and per layer
-    (matched by name in an existing "layers" list, else a new list) the LAYER_FIELDS; "controller_layers" too.
-    Golden's macs / bitops / transition_shifts stay as written (they exclude the controller; the hardware
-    totals of a dynamic run include it, and "controller_hardware" lists its share)."""
-    path = Path(path)
-    summary = json.loads(path.read_text()) if path.is_file() else {}
+def _mean_breakdown(sims: Sequence[NetworkSim]) -> dict:
+    """NetworkSim.breakdown_totals per image (controller included), as means over the images:
+    {"energy_breakdown_uj": {level: {operand: µJ}}, "dram_breakdown_bytes": {operand: B}, "sram_...": ...}."""
+    images = [sim.breakdown_totals() for sim in sims]
+    mean = (lambda values: values[0]) if len(images) == 1 else (lambda values: float(np.mean(values)))
+
+    def merge(parts: list):
+        if isinstance(parts[0], dict):
+            return {key: merge([p[key] for p in parts]) for key in parts[0]}
+        return mean(parts)
+    merged = merge(images)
+    return {"energy_breakdown_uj": merged["energy_uj"], "dram_breakdown_bytes": merged["dram_bytes"],
+            "sram_breakdown_bytes": merged["sram_bytes"]}
+
+
+def merged_summary(existing: str | None, report: dict) -> str:
+    """summary.json text: `existing` (golden's summary.json, or None) with the hardware fields added:
+    top-level summary keys, and per layer (matched by name in an existing "layers" list, else a new list)
+    the LAYER_FIELDS; "controller_layers" too. Golden's macs / bitops / transition_shifts stay as written
+    (they exclude the controller; the hardware totals of a dynamic run include it, and "controller_hardware"
+    lists its share)."""
+    summary = json.loads(existing) if existing is not None else {}
     summary.update({k: v for k, v in report["summary"].items() if not (k in GOLDEN_OWNED and k in summary)})
     hw_layers = {row["name"]: row for row in report["layers"]}
     layers = summary.get("layers")
@@ -93,43 +121,38 @@ def merge_summary(path: Path, report: dict) -> dict:
         summary["layers"] = report["layers"]
     if report["controller"] is not None:
         summary["controller_layers"] = report["controller"]
-    atomic_write(path, json.dumps(summary, indent=2) + "\n")
-    return summary
+    return json.dumps(summary, indent=2) + "\n"
 
 
-def merge_layers_csv(path: Path, report: dict) -> None:
-    """Add the hardware columns (LAYER_FIELDS, and bitops when missing) to layers.csv, matched by the "name"
-    column; without an existing file, write one with every simulator column."""
-    path = Path(path)
+def merged_layers_csv(existing: str | None, report: dict) -> str:
+    """layers.csv text: `existing` (golden's layers.csv, or None) with the hardware columns (LAYER_FIELDS,
+    and bitops when missing) added, matched by the "name" column; without one, every simulator column."""
     hw = {row["name"]: row for row in report["layers"]}
-    if path.is_file():
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-        if rows and "name" in rows[0]:
-            columns = list(rows[0].keys())
-            added = [k for k in (*LAYER_FIELDS, "bitops") if k not in columns]
-            for row in rows:
-                source = hw.get(row["name"], {})
-                for key in LAYER_FIELDS:
-                    if key in source:
-                        row[key] = source[key]
-                for key in added:
-                    row.setdefault(key, source.get(key, ""))
-            _write_csv(path, columns + added, rows)
-            return
+    rows = list(csv.DictReader(io.StringIO(existing))) if existing is not None else []
+    if rows and "name" in rows[0]:
+        columns = list(rows[0].keys())
+        added = [k for k in (*LAYER_FIELDS, "bitops") if k not in columns]
+        for row in rows:
+            source = hw.get(row["name"], {})
+            for key in LAYER_FIELDS:
+                if key in source:
+                    row[key] = source[key]
+            for key in added:
+                row.setdefault(key, source.get(key, ""))
+        return _csv_text(columns + added, rows)
     rows = report["layers"]
-    _write_csv(path, list(rows[0].keys()), rows)
+    return _csv_text(list(rows[0].keys()), rows)
 
 
-def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
+def _csv_text(columns: list[str], rows: list[dict]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write(path, buf.getvalue())
+    return buf.getvalue()
 
 
-def write_compute_report(path: Path, sims: NetworkSim | Sequence[NetworkSim]) -> None:
+def render_compute_report(sims: NetworkSim | Sequence[NetworkSim]) -> str:
     """COMPUTE_REPORT.csv in SCALE-Sim 3.0.0's column layout (the first image's simulation):
     Total Cycles (incl. prefetch) = cycles (busy + readout + stall), Total Cycles = compute_cycles
     (SCALE-Sim's folds·per-fold − 1), Stall Cycles, Overall Util % = MACs / (cycles · peak),
@@ -141,11 +164,7 @@ def write_compute_report(path: Path, sims: NetworkSim | Sequence[NetworkSim]) ->
     for i in range(len(b.workload)):
         lines.append(f"{i}, {int(b.cycles[i])}, {int(b.compute_cycles[i])}, {int(b.traffic.stall_cycles[i])}, "
                      f"{float(b.utilization[i] * 100)!r}, {float(b.folds.mapping_efficiency[i] * 100)!r}, {float(compute_util[i] * 100)!r},")
-    atomic_write(path, "\n".join(lines) + "\n")
-
-
-def _tex_escape(text: str) -> str:
-    return text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("&", r"\&").replace("%", r"\%")
+    return "\n".join(lines) + "\n"
 
 
 def _table_rows(report: dict) -> list[dict]:
@@ -154,56 +173,9 @@ def _table_rows(report: dict) -> list[dict]:
     return report["layers"] + controller
 
 
-def write_table_tex(path: Path, report: dict) -> None:
-    """A booktabs table: layer, GEMM shape, widths, cycles, stalls, utilization, BitOPs, energy; a total row."""
-    s = report["summary"]
-    head = (r"\begin{tabular}{lrrrrrrrrr}", r"\toprule",
-            r"Layer & $M$ & $K$ & $N$ & $b_w/b_a$ & Cycles & Stall & Util.\ (\%) & BitOPs & Energy ($\mu$J) \\",
-            r"\midrule")
-    body = []
-    for r in _table_rows(report):
-        body.append(f"{_tex_escape(r['name'])} & {r['M']:.0f} & {r['K']:.0f} & {r['N']:.0f} & "
-                    f"{r['b_w']:g}/{r['b_a']:g} & {r['cycles']:,.0f} & {r['stall_cycles']:,.0f} & "
-                    f"{100 * r['utilization']:.1f} & {r['bitops']:.3g} & {r['energy_uj']:.2f} \\\\")
-    tail = (r"\midrule",
-            f"Total & & & & & {s['total_cycles']:,.0f} & {s['stall_cycles']:,.0f} & {100 * s['utilization']:.1f} & "
-            f"{s['bitops']:.3g} & {s['energy_uj']:.2f} \\\\",
-            r"\bottomrule", r"\end{tabular}")
-    caption = (f"% {s['pe']} array, {s['dataflow']} dataflow, {s['pe_mode']} PEs, {s['layout']} layout, "
-               f"{s['clock_mhz']:g} MHz: {s['latency_ms']:.3f} ms per image")
-    atomic_write(path, "\n".join((caption, *head, *body, *tail)) + "\n")
-
-
-def write_cycles_png(path: Path, report: dict, title: str) -> None:
-    """Per-layer stacked bars: compute (busy), readout and stall cycles (matplotlib, Agg backend)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = report["layers"]
-    names = [r["name"] for r in rows]
-    compute = np.array([r["compute_cycles"] + 1 for r in rows])  # busy = SCALE-Sim's report + 1
-    readout = np.array([r["readout_cycles"] for r in rows])
-    stall = np.array([r["stall_cycles"] for r in rows])
-    x = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(rows) + 2), 4.5))
-    ax.bar(x, compute, label="compute", color="tab:blue")
-    ax.bar(x, readout, bottom=compute, label="readout", color="tab:green")
-    ax.bar(x, stall, bottom=compute + readout, label="stall (DRAM)", color="tab:red")
-    ax.set_xticks(x, names, rotation=90, fontsize=7)
-    ax.set_ylabel("cycles")
-    ax.set_title(title, fontsize=9)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write(path, buf.getvalue())
-
-
 def format_layer_table(report: dict) -> str:
-    """The per-layer console table: cycles, stall, utilization, BitOPs, energy; then the totals."""
-    lines = [f"{'layer':<22} {'b_w/b_a':>7} {'cycles':>12} {'stall':>10} {'util%':>6} {'BitOPs':>10} {'uJ':>9}"]
+    """The per-layer console table: cycles, stall, utilization, BitOPs, energy; the totals; the notes."""
+    lines = [f"{'layer':<22} {'b_w/b_a':>7} {'cycles':>12} {'stall':>10} {'util%':>6} {'BitOPs':>10} {'µJ':>9}"]
     for r in _table_rows(report):
         lines.append(f"{r['name']:<22} {r['b_w']:>3g}/{r['b_a']:<3g} {r['cycles']:>12,.0f} {r['stall_cycles']:>10,.0f} "
                      f"{100 * r['utilization']:>6.1f} {r['bitops']:>10.3g} {r['energy_uj']:>9.2f}")
@@ -212,17 +184,40 @@ def format_layer_table(report: dict) -> str:
                  f"{100 * s['utilization']:>6.1f} {s['bitops']:>10.3g} {s['energy_uj']:>9.2f}")
     lines.append(f"{s['pe']} {s['dataflow']} {s['pe_mode']} {s['layout']} @ {s['clock_mhz']:g} MHz: "
                  f"{s['latency_ms']:.3f} ms/image, DRAM {s['dram_bytes'] / 1e6:.2f} MB, "
-                 f"SRAM {s['sram_bytes'] / 1e6:.2f} MB, energy {s['energy_uj']:.1f} uJ/image")
+                 f"SRAM {s['sram_bytes'] / 1e6:.2f} MB, energy {s['energy_uj']:.1f} µJ/image")
+    lines += [f"note: {note}" for note in s["notes"]]
     return "\n".join(lines)
 
 
-def write_hardware_reports(out: Path, sims: NetworkSim | Sequence[NetworkSim], title: str) -> dict:
-    """Write/merge summary.json and layers.csv, and write table.tex, cycles.png, COMPUTE_REPORT.csv in `out`."""
+def hardware_files(out: Path, report: dict, sims: NetworkSim | Sequence[NetworkSim], network: str) -> dict[str, bytes]:
+    """Every file of the hardware report, rendered in memory: summary.json and layers.csv merged into what
+    golden wrote in `out` (if anything), table.tex, table.md, COMPUTE_REPORT.csv and the figures
+    (sim/report_figures.py). `network` names the run in captions and titles (no folder paths)."""
     out = Path(out)
+    existing = {name: (out / name).read_text() if (out / name).is_file() else None
+                for name in ("summary.json", "layers.csv")}
+    summary_text = merged_summary(existing["summary.json"], report)
+    summary = json.loads(summary_text)
+    rows = _table_rows(report)
+    title = f"{network}, {summary.get('plan', 'uniform:N')}, {summary['pe']} {summary['dataflow']} {summary['pe_mode']}"
+    files: dict[str, str | bytes] = {
+        "summary.json": summary_text,
+        "layers.csv": merged_layers_csv(existing["layers.csv"], report),
+        "table.tex": render_table_tex(rows, summary, network),
+        "table.md": render_table_md(rows, summary, network),
+        "COMPUTE_REPORT.csv": render_compute_report(sims),
+        **render_cycles(rows, title), **render_energy(rows, title), **render_traffic(rows, title),
+        **render_breakdown(summary["energy_breakdown_uj"], title),
+    }
+    return {name: data.encode() if isinstance(data, str) else data for name, data in files.items()}
+
+
+def write_hardware_reports(out: Path, sims: NetworkSim | Sequence[NetworkSim], network: str,
+                           extra_summary: dict | None = None) -> dict:
+    """Render the hardware report (hardware_files) and write every file into `out`; `extra_summary` keys
+    (e.g. the topology file and plan of a CSV run) go into summary.json too. Returns the report."""
     report = hardware_report(sims)
-    merge_summary(out / "summary.json", report)
-    merge_layers_csv(out / "layers.csv", report)
-    write_table_tex(out / "table.tex", report)
-    write_cycles_png(out / "cycles.png", report, title)
-    write_compute_report(out / "COMPUTE_REPORT.csv", sims)
+    report["summary"].update(extra_summary or {})
+    for name, data in hardware_files(out, report, sims, network).items():
+        atomic_write(Path(out) / name, data)
     return report

@@ -12,7 +12,8 @@ from golden.spec import DEFAULT_SPEC
 from golden.topologies import topology
 from sim.config import ArrayConfig
 from sim.report import COMPUTE_REPORT_HEADER, hardware_report, write_hardware_reports
-from sim.session import check_plan_option, make_config, simulate_static, simulate_topology_csv
+from sim.session import check_plan_option, make_config, simulate_static, simulate_topology, topology_widths
+from sim.topology_csv import read_topology
 from sim.simulate import simulate_images, simulate_network, summarize_images
 from sim.sweep import run_sweep, split_list, write_sweep
 
@@ -48,7 +49,10 @@ def test_reports_merge_into_golden_files(tmp_path):
     assert report_lines[0] == COMPUTE_REPORT_HEADER and len(report_lines) == 1 + len(net.layers)
     cols = [c.strip() for c in report_lines[1].split(",")]
     assert cols[-1] == "" and int(cols[2]) == int(sim.backbone.compute_cycles[0])
-    assert (tmp_path / "cycles.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for stem in ("cycles", "energy", "traffic", "breakdown"):
+        assert (tmp_path / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (tmp_path / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
+        assert b"<svg" in (tmp_path / f"{stem}.svg").read_bytes()[:1000]
 
 
 def test_dynamic_images_with_controller():
@@ -83,11 +87,30 @@ def test_static_session_and_topology_csv(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
                     "c, 10, 10, 3, 3, 4, 8, 1,\n")
-    csv_sim = simulate_topology_csv(path, "uniform:4", make_config("8x8"))
+    topo = read_topology(path, DEFAULT_SPEC)
+    csv_sim = simulate_topology(topo, "uniform:4", make_config("8x8"))
     assert csv_sim.backbone.compute_cycles.tolist() == [399]  # SCALE-Sim's (see test_sim_scalesim.py)
     assert csv_sim.backbone.workload.b_a.tolist() == [4]
-    with pytest.raises(ValueError, match="only uniform"):
-        simulate_topology_csv(path, str(tmp_path / "plan.json"), make_config())
+    assert topology_widths(None, topo, DEFAULT_SPEC) == ([8], [8])
+
+
+def test_topology_json_plan_by_layer_name(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+                    "a, 10, 10, 3, 3, 4, 8, 1,\na, 10, 10, 3, 3, 8, 8, 1,\nb, 10, 10, 1, 1, 8, 8, 1,\n")
+    topo = read_topology(path, DEFAULT_SPEC)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"default": 4, "a_2": [2, 6], "b": 8}))
+    assert topology_widths(str(plan), topo, DEFAULT_SPEC) == ([4, 2, 8], [4, 6, 8])
+    sim = simulate_topology(topo, str(plan), make_config("8x8", pe_mode="fused"))
+    assert sim.backbone.workload.b_w.tolist() == [4, 2, 8]
+    for mapping, message in (({"default": 4, "zz": 2}, "unknown layer 'zz'"), ({"a": 4}, "no width for layer a_2"),
+                             ({"default": 9}, r"plan: layer a: b_w must be in \[2, 8\], got 9")):
+        plan.write_text(json.dumps(mapping))
+        with pytest.raises(ValueError, match=message):
+            topology_widths(str(plan), topo, DEFAULT_SPEC)
+    with pytest.raises(ValueError, match="no such file"):
+        topology_widths(str(tmp_path / "nope.json"), topo, DEFAULT_SPEC)
 
 
 def test_sweep_rows_and_files(tmp_path):
