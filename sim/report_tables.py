@@ -4,8 +4,9 @@ Both hold the same columns and pre-formatted numbers: layer, GEMM shape M, K, N,
 stall cycles, utilization (%), MBitOPs, energy (µJ); then a total row. Integers carry thousands separators
 (LaTeX: a thin space `\\,`; Markdown: a comma). table.tex needs `booktabs` (and `longtable` for networks of
 more than LONGTABLE_ROWS rows, which become a `longtable` that breaks across pages with its header
-repeated); shorter networks give a `table` float. Every LaTeX special character of a layer name
-(`\\ { } $ & # ^ _ % ~`) is escaped, and the caption and label come from the run.
+repeated); shorter networks give a `table` float; both at \\small with 3 pt column gaps (ResNet-50's
+table is about 435 pt wide: a two-column paper's full text width, `table*`, not one column). Every LaTeX
+special character of a layer name (`\\ { } $ & # ^ _ % ~`) is escaped, and the caption and label come from the run.
 """
 from __future__ import annotations
 
@@ -50,12 +51,13 @@ def _total_row(summary: dict) -> dict:
             "utilization": summary["utilization"], "bitops": summary["bitops"], "energy_uj": summary["energy_uj"]}
 
 
-def table_caption(summary: dict, network: str) -> str:
-    """Plain-text caption: network, plan, array and memory configuration, latency and energy per image."""
-    return (f"{network}, plan {summary.get('plan', 'uniform:N')}, on a {summary['pe']} array "
+def table_caption(summary: dict, network: str, sep: str = ",", escape=str, micro: str = "µ") -> str:
+    """Caption: network, plan, array and memory configuration, latency and energy per image; `escape` is
+    applied to the user-given parts (network and plan names), `sep` goes between thousands."""
+    energy = f"{summary['energy_uj']:,.1f}".replace(",", sep)
+    return (f"{escape(network)}, plan {escape(summary.get('plan', 'uniform:N'))}, on a {summary['pe']} array "
             f"({summary['dataflow']} dataflow, {summary['pe_mode']} PEs, {summary['layout']} layout, "
-            f"{summary['clock_mhz']:g} MHz): {summary['latency_ms']:.3f} ms and "
-            f"{summary['energy_uj']:,.1f} µJ per image.")
+            f"{summary['clock_mhz']:g} MHz): {summary['latency_ms']:.3f} ms and {energy} {micro}J per image.")
 
 
 def table_label(network: str) -> str:
@@ -65,37 +67,40 @@ def table_label(network: str) -> str:
 
 def render_table_tex(rows: list[dict], summary: dict, network: str) -> str:
     """table.tex: a booktabs `table` (≤ LONGTABLE_ROWS rows) or `longtable`, caption and label included."""
-    caption = tex_escape(table_caption(summary, network)).replace("µ", r"$\mu$")
+    caption = table_caption(summary, network, r"\,", tex_escape, r"$\mu$")
     label = table_label(network)
     head = " & ".join(HEADER) + r" \\"
     body = [" & ".join([tex_escape(r["name"]), *_cells(r, r"\,")]) + r" \\" for r in rows]
     total = " & ".join(["Total", *_cells(_total_row(summary), r"\,")]) + r" \\"
     if len(rows) > LONGTABLE_ROWS:
-        lines = [rf"\begin{{longtable}}{{{COLUMN_SPEC}}}", rf"\caption{{{caption}}}\label{{{label}}} \\",
+        lines = [r"{\small\setlength{\tabcolsep}{3pt}", rf"\begin{{longtable}}{{{COLUMN_SPEC}}}", rf"\caption{{{caption}}}\label{{{label}}} \\",
                  r"\toprule", head, r"\midrule", r"\endfirsthead",
                  rf"\multicolumn{{{len(HEADER)}}}{{l}}{{\small\itshape continued from the previous page}} \\",
                  r"\toprule", head, r"\midrule", r"\endhead",
                  r"\midrule", rf"\multicolumn{{{len(HEADER)}}}{{r}}{{\small\itshape continued on the next page}} \\",
                  r"\endfoot", r"\endlastfoot",
-                 *body, r"\midrule", total, r"\bottomrule", r"\end{longtable}"]
+                 *body, r"\midrule", total, r"\bottomrule", r"\end{longtable}", "}"]
     else:
-        lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{caption}}}", rf"\label{{{label}}}",
+        lines = [r"\begin{table}[t]", r"\centering", r"\small", r"\setlength{\tabcolsep}{3pt}", rf"\caption{{{caption}}}", rf"\label{{{label}}}",
                  rf"\begin{{tabular}}{{{COLUMN_SPEC}}}", r"\toprule", head, r"\midrule",
                  *body, r"\midrule", total, r"\bottomrule", r"\end{tabular}", r"\end{table}"]
-    preamble = (f"% {'longtable, booktabs' if len(rows) > LONGTABLE_ROWS else 'booktabs'}: "
-                r"\usepackage{booktabs}" + (r" \usepackage{longtable}" if len(rows) > LONGTABLE_ROWS else ""))
+    preamble = r"% needs \usepackage{booktabs}" + (r" \usepackage{longtable}" if len(rows) > LONGTABLE_ROWS else "")
     return "\n".join((preamble, *lines)) + "\n"
 
 
-def _md_escape(text: str) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", r"\|")
+MD_SPECIALS = re.compile(r"([\\|*_`<>\[\]])")
+
+
+def md_escape(text: str) -> str:
+    """`text` with Markdown's table and emphasis characters (\\ | * _ ` < > [ ]) backslash-escaped."""
+    return MD_SPECIALS.sub(r"\\\1", str(text))
 
 
 def render_table_md(rows: list[dict], summary: dict, network: str) -> str:
     """table.md: the same table as GitHub Markdown, the caption above it."""
-    lines = [f"**{_md_escape(table_caption(summary, network))}**", "",
+    lines = [f"**{table_caption(summary, network, ',', md_escape)}**", "",
              "| " + " | ".join(MD_HEADER) + " |",
              "| " + " | ".join(["---"] + ["---:"] * 3 + [":---:"] + ["---:"] * 5) + " |"]
-    lines += ["| " + " | ".join([_md_escape(r["name"]), *_cells(r, ",")]) + " |" for r in rows]
+    lines += ["| " + " | ".join([md_escape(r["name"]), *_cells(r, ",")]) + " |" for r in rows]
     lines.append("| " + " | ".join(["**Total**", *_cells(_total_row(summary), ",")]) + " |")
     return "\n".join(lines) + "\n"
