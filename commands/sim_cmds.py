@@ -1,14 +1,36 @@
 """The `sim` command: golden inference of a model with costs per layer, then the hardware simulation (sim/)."""
 import click
 
-from commands.sweep_cmds import hardware_options
 from golden.report import format_table, write_reports
 from golden.session import run_golden
-from sim.config import DATAFLOWS
+from sim.config import DATAFLOWS, LAYOUTS, PE_MODES
 from sim.report import format_layer_table, write_hardware_reports
 from sim.session import (check_model_option, check_plan_option, energy_option, make_config, renamed_notes,
                          run_name, simulate_golden_run, simulate_topology)
 from sim.topology_csv import FORMATS, read_topology
+
+
+HARDWARE_OPTIONS = (
+    click.option("--pe-mode", default="fixed", show_default=True, type=click.Choice(PE_MODES),
+                 help="fixed: 1 product/PE/cycle; fused: Bit Fusion, more at 2/4 bits"),
+    click.option("--layout", default="packed", show_default=True, type=click.Choice(LAYOUTS),
+                 help="packed: fetch N-bit codes; bitplane: b+1 planes per b-bit view"),
+    click.option("--weight-sram-kib", default=64, show_default=True, type=click.IntRange(min=1)),
+    click.option("--act-sram-kib", default=64, show_default=True, type=click.IntRange(min=1)),
+    click.option("--out-sram-kib", default=64, show_default=True, type=click.IntRange(min=1)),
+    click.option("--dram-bytes-per-cycle", default=16, show_default=True, type=click.IntRange(min=1)),
+    click.option("--clock-mhz", default=500.0, show_default=True, type=click.FloatRange(min=0, min_open=True)),
+    click.option("--energy", "energy_path", default=None, type=click.Path(dir_okay=False),
+                 help="JSON energy table overriding the defaults (docs/sim.md)"),
+)
+
+
+def hardware_options(command):
+    """The array / memory / energy options of `sim` (values go to sim.session.make_config; `sweep` takes comma
+    lists of the same axes)."""
+    for option in reversed(HARDWARE_OPTIONS):
+        command = option(command)
+    return command
 
 
 @click.command("sim")

@@ -15,7 +15,8 @@ from sim.report import COMPUTE_REPORT_HEADER, hardware_report, write_hardware_re
 from sim.session import check_plan_option, make_config, simulate_static, simulate_topology, topology_widths
 from sim.topology_csv import read_topology
 from sim.simulate import simulate_images, simulate_network, summarize_images
-from sim.sweep import run_sweep, split_list, write_sweep
+from sim.sweep import SWEEP_COLUMNS, axis_values, expand, run_sweep, split_list, write_sweep
+from sim.sweep_figures import pareto_front, swept_axes
 
 
 def widths(net, plan):
@@ -113,24 +114,46 @@ def test_topology_json_plan_by_layer_name(tmp_path):
         topology_widths(str(tmp_path / "nope.json"), topo, DEFAULT_SPEC)
 
 
-def test_sweep_rows_and_files(tmp_path):
+def test_sweep_expand_evaluate_and_files(tmp_path):
+    axes = {"pe": ["4x4", "8x8"], "dataflow": ["os", "is"], "plan": ["uniform:8", "uniform:2"], "pe_mode": ["fused"],
+            "out_sram_kib": [1, 64], "clock_mhz": [500.0, 1000.0]}
+    configs = expand([("model", "tiny")], axes)
+    assert len(configs) == 2 * 2 * 2 * 2 * 2
+    assert [(c["pe"], c["dataflow"], c["plan"]) for c in configs][:2] == [("4x4", "os", "uniform:8")] * 2
     lines = []
-    rows = run_sweep("tiny", ["4x4", "8x8"], ["os", "is"], ["uniform:8", "uniform:2"], workers=2,
-                     progress=lines.append, pe_mode="fused")
-    assert [(r["pe"], r["dataflow"], r["plan"]) for r in rows][:3] == [
-        ("4x4", "os", "uniform:8"), ("4x4", "os", "uniform:2"), ("4x4", "is", "uniform:8")]
-    assert len(rows) == 8 and len(lines) == 8
-    direct = simulate_static("tiny", "uniform:2", make_config("8x8", dataflow="is", pe_mode="fused")).totals()
-    assert rows[-1]["total_cycles"] == direct["total_cycles"] and rows[-1]["energy_uj"] == direct["energy_uj"]
+    progress = type("P", (), {"update": lambda self, n: lines.append(n), "set_postfix_str": lambda self, t: None})()
+    rows = run_sweep(configs, workers=2, progress=progress)
+    assert len(rows) == len(configs) == len(lines)
+    assert rows[0]["model"] == "tiny" and rows[0]["source"] == "model" and set(rows[0]) == set(SWEEP_COLUMNS)
+    last = rows[-1]
+    direct = simulate_static("tiny", "uniform:2", make_config("8x8", dataflow="is", pe_mode="fused", out_sram_kib=64,
+                                                              clock_mhz=1000.0)).totals()
+    assert (last["pe"], last["out_sram_kib"], last["clock_mhz"]) == ("8x8", 64, 1000.0)
+    assert last["total_cycles"] == direct["total_cycles"] and last["energy_uj"] == direct["energy_uj"]
+    assert last["latency_ms"] == direct["latency_ms"]
+    assert rows[-2]["latency_ms"] == pytest.approx(2 * last["latency_ms"])  # 500 vs 1000 MHz
+    assert last["energy_uj"] == pytest.approx(sum(last[f"energy_{lv}_uj"] for lv in ("mac", "view", "sram", "dram")))
     paths = write_sweep(tmp_path, rows, "tiny")
-    with paths[0].open() as f:
-        assert len(list(csv.DictReader(f))) == 8
-    assert paths[1].read_bytes()[:4] == b"\x89PNG"
+    with (tmp_path / "sweep.csv").open() as f:
+        assert len(list(csv.DictReader(f))) == len(rows)
+    for stem in ("pareto", "axes"):
+        assert (tmp_path / f"{stem}.png").read_bytes()[:4] == b"\x89PNG" and tmp_path / f"{stem}.pdf" in paths
+    assert swept_axes(rows) == ["pe", "dataflow", "plan", "out_sram_kib", "clock_mhz"]
     with pytest.raises(ValueError, match="--pe"):
-        run_sweep("tiny", ["0x4"], ["os"], ["uniform:8"])
+        expand([("model", "tiny")], {**axes, "pe": ["0x4"]})
     with pytest.raises(ValueError, match="--dataflow"):
         split_list(" , ", "--dataflow")
     with pytest.raises(ValueError, match="--dataflow: dataflow must be one of"):
-        run_sweep("tiny", ["4x4"], ["rs"], ["uniform:8"])
+        expand([("model", "tiny")], {**axes, "dataflow": ["rs"]})
     with pytest.raises(ValueError, match="--plan"):
-        run_sweep("tiny", ["4x4"], ["os"], ["uniform:1"])
+        expand([("model", "tiny")], {**axes, "plan": ["uniform:1"]})
+    with pytest.raises(ValueError, match="--weight-sram-kib: expected a comma list of ints"):
+        axis_values("weight_sram_kib", "64,big")
+    with pytest.raises(ValueError, match="--topology tiny.csv"):
+        expand([("model", "tiny.csv")], axes)
+
+
+def test_pareto_front():
+    latency = [1.0, 2.0, 3.0, 1.5, 2.0, 4.0]
+    energy = [5.0, 3.0, 1.0, 6.0, 3.0, 0.5]
+    assert pareto_front(latency, energy).tolist() == [0, 1, 2, 5]
