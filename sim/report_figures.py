@@ -55,7 +55,7 @@ def _stacked_barh(rows: list[dict], parts: dict[str, np.ndarray], colours: dict,
     plt = pyplot()
     names = [r["name"] for r in rows]
     divisor, prefix = si_scale(sum(parts.values()))
-    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, per_layer_height(len(rows))))
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, per_layer_height(len(rows))), layout="constrained")
     y = np.arange(len(rows))
     left = np.zeros(len(rows))
     for key, values in parts.items():
@@ -67,8 +67,7 @@ def _stacked_barh(rows: list[dict], parts: dict[str, np.ndarray], colours: dict,
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(f"{quantity} ({prefix}{unit})" + (" — depthwise channels summed" if grouped else ""))
     ax.set_title(title)
-    ax.legend(loc="lower right", frameon=False)
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncol=3, frameon=False)
     return fig
 
 
