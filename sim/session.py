@@ -14,7 +14,7 @@ from golden.topologies import TOPOLOGIES, topology
 from .config import ArrayConfig
 from .energy import EnergyTable, load_energy
 from .simulate import NetworkSim, simulate_network, simulate_workload
-from .topology_csv import Topology, read_topology
+from .topology_csv import Topology
 
 
 CONFIG_OPTIONS = ("dataflow", "pe_mode", "layout", "weight_sram_kib", "act_sram_kib", "out_sram_kib",
