@@ -52,7 +52,7 @@ def rtl_stats(pe, n_bits, acc_bits, k_max, fault, out):
 
     cfg = _config(pe, n_bits, acc_bits, k_max, fault)
     out = out or f"out/rtl-{cfg.array.pe_label}-stats"
-    with progress_bar(desc="yosys", unit="pass") as bar:
+    with progress_bar(desc="yosys", unit=" passes") as bar:
         last = {"phase": None}
 
         def on_phase(phase: str) -> None:  # called every few seconds: count a pass when it changes
