@@ -157,3 +157,27 @@ def test_pareto_front():
     latency = [1.0, 2.0, 3.0, 1.5, 2.0, 4.0]
     energy = [5.0, 3.0, 1.0, 6.0, 3.0, 0.5]
     assert pareto_front(latency, energy).tolist() == [0, 1, 2, 5]
+
+
+def test_breakdown_sums_and_spill_notes():
+    """Energy and traffic by operand and level add up to the totals; the notes name the psum spill of ws and
+    the stalls it causes, and stay empty for os (ResNet-50, uniform:4, 16×16)."""
+    ws = hardware_report(simulate_static("resnet50", "uniform:4", make_config("16x16", dataflow="ws")))
+    s = ws["summary"]
+    assert sum(sum(ops.values()) for ops in s["energy_breakdown_uj"].values()) == pytest.approx(s["energy_uj"], rel=1e-12)
+    assert sum(s["dram_breakdown_bytes"].values()) == s["dram_bytes"]
+    assert sum(s["sram_breakdown_bytes"].values()) == s["sram_bytes"]
+    for row in ws["layers"]:
+        parts = [row["energy_mac_uj"], row["energy_view_weights_uj"], row["energy_view_inputs_uj"],
+                 *(row[f"energy_{lv}_{op}_uj"] for lv in ("sram", "dram")
+                   for op in ("weights", "inputs", "outputs", "psums", "residual"))]
+        assert sum(parts) == pytest.approx(row["energy_uj"], rel=1e-12)
+        assert sum(row[f"dram_{op}_bytes"] for op in ("weights", "inputs", "outputs", "psums", "residual")) == row["dram_bytes"]
+        assert row["psum_spill"] == (row["dram_psums_bytes"] > 0)
+    spill, stall = s["notes"]
+    spilling = sum(r["psum_spill"] for r in ws["layers"])
+    assert spill.startswith(f"partial sums spill to DRAM in {spilling} of 54 layers") and "out-sram-kib" in spill
+    assert f"{s['dram_breakdown_bytes']['psums'] / 1e6:,.2f} MB" in spill
+    assert stall.startswith("DRAM stalls are")
+    os_run = hardware_report(simulate_static("resnet50", "uniform:4", make_config("16x16", dataflow="os")))
+    assert os_run["summary"]["notes"] == [] and os_run["summary"]["dram_breakdown_bytes"]["psums"] == 0
