@@ -24,7 +24,7 @@ FULL_WIDTH_IN = 7.0
 SI_PREFIXES = {-4: "p", -3: "n", -2: "µ", -1: "m", 0: "", 1: "k", 2: "M", 3: "G", 4: "T"}
 RC = {
     "font.size": 7, "axes.titlesize": 7, "axes.labelsize": 7, "xtick.labelsize": 6, "ytick.labelsize": 6,
-    "legend.fontsize": 6, "axes.prop_cycle": None, "axes.spines.top": False, "axes.spines.right": False,
+    "legend.fontsize": 6, "axes.spines.top": False, "axes.spines.right": False,
     "axes.grid": True, "grid.linewidth": 0.4, "grid.alpha": 0.4, "axes.axisbelow": True,
     "pdf.fonttype": 42, "svg.fonttype": "none", "svg.hashsalt": "dqt-hw", "lines.linewidth": 1.0,
 }
