@@ -17,7 +17,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-LOG_INTERVAL_S = 10.0
+LOG_INTERVAL_S = 30.0
 
 
 class LogProgress:
