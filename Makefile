@@ -9,7 +9,18 @@ BATCH   ?= 1
 SEED    ?= 0
 PE      ?= 16x16
 DATAFLOW ?= os
-OUT     ?= out/sim-$(notdir $(basename $(MODEL)))
+PE_MODE ?= fixed
+TOPOLOGY ?=
+NAME    := $(notdir $(basename $(or $(TOPOLOGY),$(MODEL))))
+OUT     ?= out/sim-$(NAME)
+# sweep: comma lists; PE, PLAN, DATAFLOW, PE_MODE given on the command line (or in the environment) win
+comma   := ,
+given    = $(filter command line environment,$(origin $(1)))
+SWEEP_PE       = $(if $(call given,PE),$(PE),8x8$(comma)16x16$(comma)32x32)
+SWEEP_PLAN     = $(if $(call given,PLAN),$(PLAN),uniform:8$(comma)uniform:4$(comma)uniform:2)
+SWEEP_DATAFLOW = $(if $(call given,DATAFLOW),$(DATAFLOW),os$(comma)ws$(comma)is)
+SWEEP_PE_MODE  = $(if $(call given,PE_MODE),$(PE_MODE),fixed$(comma)fused)
+NETWORK  = $(if $(TOPOLOGY),--topology $(TOPOLOGY),--model $(MODEL))
 RTL_OUT ?= out/rtl-$(PE)
 
 .PHONY: setup sim test fuzz verify verify-long rtl rtl-stats sweep bench train-demo qonnx-demo clean
@@ -20,7 +31,7 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh
 setup: $(STAMP)
 
 sim: $(STAMP)
-	$(PY) cli.py sim --model $(MODEL) --plan $(PLAN) --batch $(BATCH) --seed $(SEED) --pe $(PE) --dataflow $(DATAFLOW) --out $(OUT)
+	$(PY) cli.py sim $(NETWORK) --plan $(PLAN) $(if $(TOPOLOGY),,--batch $(BATCH) --seed $(SEED)) --pe $(PE) --dataflow $(DATAFLOW) --pe-mode $(PE_MODE) --out $(OUT)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
@@ -41,7 +52,7 @@ rtl-stats: $(STAMP)
 	$(PY) cli.py rtl-stats --pe $(PE) --out $(RTL_OUT)-stats
 
 sweep: $(STAMP)
-	$(PY) cli.py sweep --model $(MODEL) --pe 8x8,16x16,32x32 --dataflow os,ws,is --plan uniform:8,uniform:4 --out out/sweep-$(MODEL)
+	$(PY) cli.py sweep $(NETWORK) --pe $(SWEEP_PE) --dataflow $(SWEEP_DATAFLOW) --plan $(SWEEP_PLAN) --pe-mode $(SWEEP_PE_MODE) --out out/sweep-$(NAME)
 
 bench: $(STAMP)
 	$(PY) bench/golden_speed.py

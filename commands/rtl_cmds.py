@@ -51,14 +51,22 @@ def gen_rtl(pe, n_bits, acc_bits, k_max, fault, out):
 @click.option("--out", default=None, help="output folder [default: out/rtl-RxC-stats]")
 def rtl_stats(pe, n_bits, acc_bits, k_max, fault, out):
     """Synthesize with Yosys (hierarchical) and write per-module cell counts (stats.json, stats.md)."""
+    from golden.progress import progress_bar
     from rtl.stats import write_stats
 
     cfg = _config(pe, n_bits, acc_bits, k_max, fault)
     out = out or f"out/rtl-{cfg.array.pe_label}-stats"
-    try:
-        report = write_stats(cfg, out, progress=click.echo)
-    except (RuntimeError, ValueError, TypeError, OSError) as e:  # RuntimeError: Yosys missing or failed
-        raise fail(e) from e
+    with progress_bar(desc="yosys", unit=" passes") as bar:
+        last = {"phase": None}
+
+        def on_phase(phase: str) -> None:  # called every few seconds: count a pass when it changes
+            bar.set_postfix_str(phase)
+            bar.update(int(phase != last["phase"]))
+            last["phase"] = phase
+        try:
+            report = write_stats(cfg, out, progress=click.echo, on_phase=on_phase)
+        except (RuntimeError, ValueError, TypeError, OSError) as e:  # RuntimeError: Yosys missing or failed
+            raise fail(e) from e
     click.echo(report["markdown"])
 
 

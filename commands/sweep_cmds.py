@@ -1,58 +1,66 @@
-"""The `sweep` command: simulate the cross product of array shapes, dataflows and static plans (sim/sweep.py)."""
+"""The `sweep` command: simulate the cross product of every array axis, plans and networks (sim/sweep.py)."""
 from pathlib import Path
 
 import click
 
 from commands.run_options import fail, force_option
+from golden.progress import progress_bar
 from golden.run_folder import RunFolder
-from sim.config import LAYOUTS, PE_MODES
 from sim.session import energy_option
-from sim.sweep import run_sweep, split_list, sweep_files
+from sim.sweep import axis_values, expand, run_sweep, split_list, sweep_files, sweep_title
+from sim.topology_csv import FORMATS
 
-HARDWARE_OPTIONS = (
-    click.option("--pe-mode", default="fixed", show_default=True, type=click.Choice(PE_MODES),
-                 help="fixed: 1 product/PE/cycle; fused: Bit Fusion, more at 2/4 bits"),
-    click.option("--layout", default="packed", show_default=True, type=click.Choice(LAYOUTS),
-                 help="packed: fetch N-bit codes; bitplane: b+1 planes per b-bit view"),
-    click.option("--weight-sram-kib", default=64, show_default=True, type=click.IntRange(min=1)),
-    click.option("--act-sram-kib", default=64, show_default=True, type=click.IntRange(min=1)),
-    click.option("--out-sram-kib", default=64, show_default=True, type=click.IntRange(min=1)),
-    click.option("--dram-bytes-per-cycle", default=16, show_default=True, type=click.IntRange(min=1)),
-    click.option("--clock-mhz", default=500.0, show_default=True, type=click.FloatRange(min=0, min_open=True)),
-    click.option("--energy", "energy_path", default=None, type=click.Path(dir_okay=False),
-                 help="JSON energy table overriding the defaults (docs/sim.md)"),
+SWEEP_AXIS_OPTIONS = (
+    ("pe", "8x8,16x16,32x32", "comma list of RxC arrays"),
+    ("dataflow", "os,ws,is", "comma list of os|ws|is"),
+    ("plan", "uniform:8,uniform:4", "comma list of static plans (uniform:B or JSON plan files)"),
+    ("pe_mode", "fixed", "comma list of fixed|fused"),
+    ("layout", "packed", "comma list of packed|bitplane"),
+    ("weight_sram_kib", "64", "comma list of KiB"),
+    ("act_sram_kib", "64", "comma list of KiB"),
+    ("out_sram_kib", "64", "comma list of KiB"),
+    ("dram_bytes_per_cycle", "16", "comma list of DRAM bandwidths"),
+    ("clock_mhz", "500", "comma list of clocks"),
 )
 
 
-def hardware_options(command):
-    """The array / memory / energy options shared by `sim` and `sweep` (values go to sim.session.make_config)."""
-    for option in reversed(HARDWARE_OPTIONS):
-        command = option(command)
+def sweep_axis_options(command):
+    """One comma-list option per ArrayConfig axis (and the plan); values parsed by sim.sweep.axis_values."""
+    for axis, default, help_text in reversed(SWEEP_AXIS_OPTIONS):
+        command = click.option(f"--{axis.replace('_', '-')}", axis, default=default, show_default=True,
+                               help=help_text)(command)
     return command
 
 
 @click.command("sweep")
-@click.option("--model", required=True, help="resnet18 | resnet50 | tiny | tiny_bottleneck | model FILE")
-@click.option("--pe", "pes", default="8x8,16x16,32x32", show_default=True, help="comma list of RxC arrays")
-@click.option("--dataflow", "dataflows", default="os,ws,is", show_default=True, help="comma list of os|ws|is")
-@click.option("--plan", "plans", default="uniform:8,uniform:4", show_default=True, help="comma list of static plans")
-@hardware_options
+@click.option("--model", "models", default=None,
+              help="comma list of resnet18 | resnet50 | tiny | tiny_bottleneck | model FILEs")
+@click.option("--topology", "topologies", default=None, help="comma list of SCALE-Sim topology CSVs")
+@click.option("--topology-format", default="auto", show_default=True, type=click.Choice(FORMATS))
+@sweep_axis_options
+@click.option("--energy", "energy_path", default=None, type=click.Path(dir_okay=False),
+              help="JSON energy table overriding the defaults (docs/sim.md)")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="worker processes")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 @force_option
-def sweep(model, pes, dataflows, plans, pe_mode, layout, weight_sram_kib, act_sram_kib, out_dir, force, out_sram_kib,
-          dram_bytes_per_cycle, clock_mhz, energy_path, workers) -> None:
-    """Simulate every (pe, dataflow, plan); write OUT/sweep.csv and OUT/sweep.png."""
+def sweep(models, topologies, topology_format, energy_path, workers, out_dir, force, **axes) -> None:
+    """Simulate every combination of the comma lists (networks × every array axis × plans); write
+    OUT/sweep.csv, OUT/pareto.{pdf,svg,png} and OUT/axes.{pdf,svg,png}."""
     try:
+        if models is None and topologies is None:
+            raise ValueError("--model or --topology is required")
+        networks = [("model", m) for m in (split_list(models, "--model") if models else [])]
+        networks += [("topology", t) for t in (split_list(topologies, "--topology") if topologies else [])]
+        values = {axis: axis_values(axis, text) for axis, text in axes.items()}
         energy = energy_option(energy_path)
         with RunFolder(out_dir, "sweep", force) as folder:
-            rows = run_sweep(model, split_list(pes, "--pe"), split_list(dataflows, "--dataflow"), split_list(plans, "--plan"),
-                             workers=workers, energy=energy, progress=click.echo, pe_mode=pe_mode, layout=layout,
-                             weight_sram_kib=weight_sram_kib, act_sram_kib=act_sram_kib, out_sram_kib=out_sram_kib,
-                             dram_bytes_per_cycle=dram_bytes_per_cycle, clock_mhz=clock_mhz)
-            files = sweep_files(rows, f"{model}: {pe_mode} PEs, {layout} layout, {clock_mhz:g} MHz")
-            inputs = {"--model": model} if Path(model).is_file() else {}
-            paths = folder.publish(files, {**inputs, **({"--energy": energy_path} if energy_path else {})})
+            configs = expand(networks, values, energy, topology_format)
+            with progress_bar(total=len(configs), desc="sweep", unit="config") as bar:
+                rows = run_sweep(configs, workers=workers, progress=bar)
+            inputs = {f"--{source} {name}": name for source, name in networks if Path(name).is_file()}
+            if energy_path:
+                inputs["--energy"] = energy_path
+            paths = folder.publish(sweep_files(rows, sweep_title(networks, configs)), inputs)
     except (ValueError, TypeError, OSError) as e:
         raise fail(e) from e
     click.echo("wrote " + ", ".join(str(p) for p in paths))

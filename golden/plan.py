@@ -66,6 +66,23 @@ def plan_from_mapping(name: str, mapping: Mapping, network: Network, spec: Neste
     return Plan(name, widths)
 
 
+def widths_by_name(name: str, mapping, names, spec: NestedSpec) -> Widths:
+    """Width of every layer in `names` from {layer: B | [b_w, b_a], "default": ...}, every layer switchable
+    (a network without roles, e.g. a SCALE-Sim topology CSV); errors name the plan, the layer and the width."""
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"plan {name}: must be a JSON object mapping layer names to widths")
+    unknown = [key for key in mapping if key != DEFAULT_KEY and key not in set(names)]
+    if unknown:
+        raise ValueError(f"plan {name}: unknown layer {unknown[0]!r}")
+    widths = {}
+    for layer in names:
+        value = mapping.get(layer, mapping.get(DEFAULT_KEY))
+        if value is None:
+            raise ValueError(f"plan {name}: no width for layer {layer} (and no {DEFAULT_KEY!r})")
+        widths[layer] = _width_pair(layer, value, spec)
+    return widths
+
+
 def uniform_plan(bits: int, network: Network, spec: NestedSpec) -> Plan:
     """Every switchable layer at b_w = b_a = bits."""
     return plan_from_mapping(f"{UNIFORM_PREFIX}{bits}", {DEFAULT_KEY: bits}, network, spec)
@@ -88,11 +105,15 @@ def parse_plan(text: str, network: Network, spec: NestedSpec) -> Plan:
     bits = uniform_width(text, spec)
     if bits is not None:
         return uniform_plan(bits, network, spec)
+    return plan_from_mapping(text, read_plan_file(text), network, spec)
+
+
+def read_plan_file(text: str):
+    """The JSON value of the plan file at path `text`; ValueError naming the file when absent or invalid."""
     path = Path(text)
     if not path.is_file():
         raise ValueError(f"plan {text!r}: not 'uniform:B' and no such file")
     try:
-        mapping = strict_json.loads(path.read_text(encoding="utf-8"), PLAN_MAX_DEPTH)
+        return strict_json.loads(path.read_text(encoding="utf-8"), PLAN_MAX_DEPTH)
     except (strict_json.StrictJSONError, UnicodeDecodeError) as e:
         raise ValueError(f"plan {text}: invalid JSON: {e}") from None
-    return plan_from_mapping(text, mapping, network, spec)

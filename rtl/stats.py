@@ -105,16 +105,38 @@ def classify_modules(verilog: str) -> dict[str, list[list[str]]]:
     return {kind: list(groups.values()) for kind, groups in kinds.items()}
 
 
-def run_yosys(script: str, workdir: Path) -> None:
+YOSYS_PASS = re.compile(r"^\d+(?:\.\d+)*\. Executing (.+?)\.?$", re.MULTILINE)
+PHASE_POLL_S = 2.0
+
+
+def yosys_phase(log_text: str) -> str | None:
+    """The pass Yosys runs now: the last 'N.M. Executing <pass>.' line of its log, or None before the first."""
+    passes = YOSYS_PASS.findall(log_text)
+    return passes[-1] if passes else None
+
+
+def run_yosys(script: str, workdir: Path, on_phase=None) -> None:
+    """Run the Yosys `script` in `workdir` (log: synth.log); every PHASE_POLL_S seconds `on_phase(pass)` is
+    called with the pass it runs (yosys_phase), once it has started its first."""
     (workdir / "synth.ys").write_text(script)
-    proc = subprocess.run([*yosys_command(), "-q", "-l", "synth.log", "synth.ys"], cwd=workdir,
-                          capture_output=True, text=True)
+    log = workdir / "synth.log"
+    proc = subprocess.Popen([*yosys_command(), "-q", "-l", log.name, "synth.ys"], cwd=workdir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while True:
+        try:
+            _, stderr = proc.communicate(timeout=PHASE_POLL_S)
+            break
+        except subprocess.TimeoutExpired:
+            phase = yosys_phase(log.read_text(errors="replace")) if on_phase is not None and log.is_file() else None
+            if phase is not None:
+                on_phase(phase)
     if proc.returncode != 0:
-        raise RuntimeError(f"yosys failed (rc {proc.returncode}), see {workdir / 'synth.log'}: {proc.stderr[-2000:]}")
+        raise RuntimeError(f"yosys failed (rc {proc.returncode}), see {log}: {stderr[-2000:]}")
 
 
-def write_stats(cfg: RtlConfig, out_dir: str | os.PathLike, progress=print) -> dict:
-    """Synthesize the design for `cfg` in `out_dir`; write stats.json and stats.md; return the report dict."""
+def write_stats(cfg: RtlConfig, out_dir: str | os.PathLike, progress=print, on_phase=None) -> dict:
+    """Synthesize the design for `cfg` in `out_dir`; write stats.json and stats.md; return the report dict.
+    `on_phase(pass)` follows Yosys's passes (run_yosys)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     verilog = generate_verilog(cfg)
@@ -126,7 +148,7 @@ def write_stats(cfg: RtlConfig, out_dir: str | os.PathLike, progress=print) -> d
                                  blackboxes="\n".join(f"blackbox {name}" for name in boxed))
     progress(f"rtl-stats: synthesizing {cfg.array.pe_label} with Yosys ({len(representatives)} structurally "
              f"distinct modules, {len(boxed)} identical instances as black boxes) ...")
-    run_yosys(script, out)
+    run_yosys(script, out, on_phase)
     modules = json.loads((out / "stat.json").read_text())["modules"]
     rows = []
     for kind, groups in kinds.items():

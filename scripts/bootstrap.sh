@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything DQT-HW needs on a fresh Debian 12 machine: apt packages (Icarus Verilog, ccache,
-# a C++ toolchain for Verilator) and the project's virtual environment (.venv) with pinned Python packages.
+# a C++ toolchain for Verilator; pdflatex, about 80 MB, for the slow test that compiles sim's table.tex) and
+# the project's virtual environment (.venv) with pinned Python packages.
 # Idempotent: re-running installs only what is missing. Called by the Makefile's venv target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+if ! command -v pdflatex >/dev/null 2>&1; then
+    echo "bootstrap: installing apt packages: texlive-latex-base texlive-latex-recommended"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        texlive-latex-base texlive-latex-recommended >/dev/null
 fi
 
 PYTHON=${PYTHON:-python3}

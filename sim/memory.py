@@ -29,6 +29,14 @@ the weights once per column fold); outputs written once, and for ws / is the par
 F_k − 1 earlier row folds are written and read back (ACC_BITS each). Every DRAM bit also passes
 through a buffer once, so sram = array-side traffic + DRAM traffic.
 
+Breakdown by operand (OPERANDS: weights, inputs, outputs, psums, residual), each rounded up to bytes on
+its own, and the totals are their sums:
+    dram[weights] = dram_w,  dram[inputs] = dram_a,  dram[outputs] = O,  dram[residual] = r,
+    dram[psums] = spill
+    sram[op] = array side[op] + dram[op], with array side
+        weights = weight reads · w,  inputs = activation reads · a,  outputs = O,
+        psums = 2 · (F_k − 1) · M·N·ACC_BITS (ws, is),  residual = 0 (the requant reads it from DRAM)
+
 View operations: every weight / activation element that enters the array edge at a width below N goes
 through a view unit (shift, round bit, saturate): views = elements read · [b < N].
 
@@ -48,29 +56,37 @@ from .workload import Workload
 
 BITS_PER_BYTE = 8
 KIB = 1024
+OPERANDS = ("weights", "inputs", "outputs", "psums", "residual")
 
 
 @dataclass(frozen=True, eq=False)
 class Traffic:
-    """Per-layer traffic (int64 arrays): DRAM bytes by tensor, SRAM bytes, operand elements read by the array,
-    view operations, DRAM transfer and stall cycles."""
+    """Per-layer traffic (int64 arrays): DRAM and SRAM bytes by operand ({operand: bytes}, OPERANDS), operand
+    elements read by the array, view operations (weights and inputs), DRAM transfer and stall cycles, and
+    the partial-sum spill facts behind dram["psums"] (row folds F_k, whether a column fold's sums overflow)."""
 
-    dram_weight_bytes: np.ndarray
-    dram_act_bytes: np.ndarray
-    dram_out_bytes: np.ndarray
-    dram_residual_bytes: np.ndarray
-    dram_psum_bytes: np.ndarray
-    sram_bytes: np.ndarray
+    dram: dict[str, np.ndarray]
+    sram: dict[str, np.ndarray]
     weight_reads: np.ndarray
     act_reads: np.ndarray
-    view_ops: np.ndarray
+    weight_view_ops: np.ndarray
+    act_view_ops: np.ndarray
     dram_cycles: np.ndarray
     stall_cycles: np.ndarray
+    reduction_folds: np.ndarray
+    psum_spills: np.ndarray
 
     @property
     def dram_bytes(self) -> np.ndarray:
-        return (self.dram_weight_bytes + self.dram_act_bytes + self.dram_out_bytes + self.dram_residual_bytes
-                + self.dram_psum_bytes)
+        return sum(self.dram.values())
+
+    @property
+    def sram_bytes(self) -> np.ndarray:
+        return sum(self.sram.values())
+
+    @property
+    def view_ops(self) -> np.ndarray:
+        return self.weight_view_ops + self.act_view_ops
 
 
 def half_buffer_bits(kib: int) -> int:
@@ -127,13 +143,15 @@ def layer_traffic(workload: Workload, folds: FoldPlan, config: ArrayConfig) -> T
     dram_psum = 2 * spills * psum_bits
 
     weight_reads, act_reads = operand_reads(workload, folds, config.dataflow)
-    array_bits = (weight_reads * w_bits + act_reads * a_bits + out_bits + 2 * earlier_folds * psum_bits)
-
-    dram_parts = [to_bytes(b) for b in (dram_w, dram_a, out_bits, residual_bits, dram_psum)]
-    dram_bytes = sum(dram_parts)
-    sram_bytes = to_bytes(array_bits) + dram_bytes
-    view_ops = weight_reads * (workload.b_w < spec.n_bits) + act_reads * (workload.b_a < spec.n_bits)
-    dram_cycles = ceil_div(dram_bytes, config.dram_bytes_per_cycle)
+    dram_bits = (dram_w, dram_a, out_bits, dram_psum, residual_bits)
+    array_bits = (weight_reads * w_bits, act_reads * a_bits, out_bits, 2 * earlier_folds * psum_bits,
+                  np.zeros_like(m))
+    dram = {op: to_bytes(bits) for op, bits in zip(OPERANDS, dram_bits)}
+    sram = {op: to_bytes(bits) + dram[op] for op, bits in zip(OPERANDS, array_bits)}
+    dram_cycles = ceil_div(sum(dram.values()), config.dram_bytes_per_cycle)
     stall = np.maximum(0, dram_cycles - (folds.busy_cycles + folds.readout_cycles))
-    return Traffic(*dram_parts, sram_bytes=sram_bytes, weight_reads=weight_reads, act_reads=act_reads,
-                   view_ops=view_ops, dram_cycles=dram_cycles, stall_cycles=stall)
+    return Traffic(dram, sram, weight_reads=weight_reads, act_reads=act_reads,
+                   weight_view_ops=weight_reads * (workload.b_w < spec.n_bits),
+                   act_view_ops=act_reads * (workload.b_a < spec.n_bits), dram_cycles=dram_cycles,
+                   stall_cycles=stall, reduction_folds=folds.row_folds if splits_k else np.ones_like(m),
+                   psum_spills=spills > 0)

@@ -1,9 +1,10 @@
-"""Hardware reports of a simulation: summary fields, layers.csv columns, table.tex, cycles.png and a
-SCALE-Sim-layout COMPUTE_REPORT.csv. `report_files` builds the whole run's files in memory (golden fields and
-hardware fields together); the command publishes them at once (golden.run_folder).
+"""Hardware reports of a simulation: summary fields, layers.csv columns, table.tex / table.md, figures
+(cycles, energy, traffic, breakdown; PDF + SVG + PNG) and a SCALE-Sim-layout COMPUTE_REPORT.csv.
 
 `hardware_report(sims)` takes one `NetworkSim` (static plan) or one per image (dynamic plan); with several
 images the per-layer numbers are means over the images and the totals come with mean / min / max.
+`report_files` builds the whole run's files in memory (golden fields and hardware fields together, rendered
+figures as callables); the command publishes them at once (golden.run_folder).
 """
 from __future__ import annotations
 
@@ -15,14 +16,22 @@ import numpy as np
 
 from golden.report import json_bytes
 
+from .explain import explain
+from .memory import OPERANDS
+from .report_figures import render_breakdown, render_cycles, render_energy, render_traffic
+from .report_tables import render_table_md, render_table_tex
 from .simulate import NetworkSim, summarize_images
 
+BREAKDOWN_FIELDS = (*(f"energy_{level}_uj" for level in ("mac", "view", "sram", "dram")),
+                    "energy_view_weights_uj", "energy_view_inputs_uj",
+                    *(f"energy_{level}_{op}_uj" for level in ("sram", "dram") for op in OPERANDS),
+                    *(f"{level}_{op}_bytes" for level in ("dram", "sram") for op in OPERANDS),
+                    "reduction_folds", "psum_spill")
 LAYER_FIELDS = ("cycles", "compute_cycles", "readout_cycles", "stall_cycles", "utilization", "mapping_efficiency",
-                "dram_bytes", "sram_bytes", "view_ops", "energy_uj")
+                "dram_bytes", "sram_bytes", "view_ops", "energy_uj", *BREAKDOWN_FIELDS)
 SUMMARY_FIELDS = ("total_cycles", "compute_cycles", "readout_cycles", "stall_cycles", "latency_ms", "utilization",
                   "dram_bytes", "sram_bytes", "energy_uj", "view_ops", "bitops", "macs", "transition_shifts")
 GOLDEN_OWNED = ("bitops", "macs", "transition_shifts")  # kept as golden computed them in a golden run
-PLOT_MAX_BARS = 128  # cycles.png groups consecutive layers into at most this many bars
 COMPUTE_REPORT_HEADER = ("LayerID, Total Cycles (incl. prefetch), Total Cycles, Stall Cycles, Overall Util %, "
                          "Mapping Efficiency %, Compute Util %,")
 
@@ -62,9 +71,26 @@ def hardware_report(sims: NetworkSim | Sequence[NetworkSim]) -> dict:
     if sims[0].controller is not None:
         summary["controller_hardware"] = {k: float(np.mean([t["controller"][k] for t in totals]))
                                           for k in totals[0]["controller"]}
+    summary.update(_mean_breakdown(sims))
     layers = _mean_rows([s.backbone.layer_rows() for s in sims])
     controller = _mean_rows([s.controller.layer_rows() for s in sims]) if sims[0].controller is not None else None
+    summary["notes"] = explain(layers + (controller or []), summary, config.spec.acc_bits)
     return {"summary": summary, "layers": layers, "controller": controller}
+
+
+def _mean_breakdown(sims: Sequence[NetworkSim]) -> dict:
+    """NetworkSim.breakdown_totals per image (controller included), as means over the images:
+    {"energy_breakdown_uj": {level: {operand: µJ}}, "dram_breakdown_bytes": {operand: B}, "sram_...": ...}."""
+    images = [sim.breakdown_totals() for sim in sims]
+    mean = (lambda values: values[0]) if len(images) == 1 else (lambda values: float(np.mean(values)))
+
+    def merge(parts: list):
+        if isinstance(parts[0], dict):
+            return {key: merge([p[key] for p in parts]) for key in parts[0]}
+        return mean(parts)
+    merged = merge(images)
+    return {"energy_breakdown_uj": merged["energy_uj"], "dram_breakdown_bytes": merged["dram_bytes"],
+            "sram_breakdown_bytes": merged["sram_bytes"]}
 
 
 def merge_summary(golden: dict | None, report: dict) -> dict:
@@ -85,27 +111,27 @@ def merge_summary(golden: dict | None, report: dict) -> dict:
     return summary
 
 
-def layers_csv(golden_rows: list[dict] | None, report: dict) -> bytes:
+def layers_csv(golden_rows: list[dict] | None, report: dict) -> str:
     """layers.csv of the run: the golden columns (if any) followed by the hardware LAYER_FIELDS, matched by layer
     name; without a golden run, every simulator column."""
     if golden_rows is None:
         rows = report["layers"]
-        return _csv_bytes(list(rows[0].keys()), rows)
+        return _csv_text(list(rows[0].keys()), rows)
     hw = {row["name"]: row for row in report["layers"]}
     columns = list(golden_rows[0].keys())
     columns += [k for k in LAYER_FIELDS if k not in columns]
-    return _csv_bytes(columns, [{**row, **{k: hw[row["name"]][k] for k in LAYER_FIELDS}} for row in golden_rows])
+    return _csv_text(columns, [{**row, **{k: hw[row["name"]][k] for k in LAYER_FIELDS}} for row in golden_rows])
 
 
-def _csv_bytes(columns: list[str], rows: list[dict]) -> bytes:
+def _csv_text(columns: list[str], rows: list[dict]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    return buf.getvalue().encode()
+    return buf.getvalue()
 
 
-def compute_report(sims: NetworkSim | Sequence[NetworkSim]) -> bytes:
+def render_compute_report(sims: NetworkSim | Sequence[NetworkSim]) -> str:
     """COMPUTE_REPORT.csv in SCALE-Sim 3.0.0's column layout (the first image's simulation):
     Total Cycles (incl. prefetch) = cycles (busy + readout + stall), Total Cycles = compute_cycles
     (SCALE-Sim's folds·per-fold − 1), Stall Cycles, Overall Util % = MACs / (cycles · peak),
@@ -117,16 +143,7 @@ def compute_report(sims: NetworkSim | Sequence[NetworkSim]) -> bytes:
     for i in range(len(b.workload)):
         lines.append(f"{i}, {int(b.cycles[i])}, {int(b.compute_cycles[i])}, {int(b.traffic.stall_cycles[i])}, "
                      f"{float(b.utilization[i] * 100)!r}, {float(b.folds.mapping_efficiency[i] * 100)!r}, {float(compute_util[i] * 100)!r},")
-    return ("\n".join(lines) + "\n").encode()
-
-
-TEX_SPECIALS = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$",
-                "{": r"\{", "}": r"\}", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}
-
-
-def _tex_escape(text: str) -> str:
-    """Every LaTeX special character of `text` (layer names of topology CSVs are free text) made literal."""
-    return "".join(TEX_SPECIALS.get(ch, ch) for ch in text)
+    return "\n".join(lines) + "\n"
 
 
 def _table_rows(report: dict) -> list[dict]:
@@ -135,64 +152,9 @@ def _table_rows(report: dict) -> list[dict]:
     return report["layers"] + controller
 
 
-def table_tex(report: dict) -> bytes:
-    """A booktabs table: layer, GEMM shape, widths, cycles, stalls, utilization, BitOPs, energy; a total row."""
-    s = report["summary"]
-    head = (r"\begin{tabular}{lrrrrrrrrr}", r"\toprule",
-            r"Layer & $M$ & $K$ & $N$ & $b_w/b_a$ & Cycles & Stall & Util.\ (\%) & BitOPs & Energy ($\mu$J) \\",
-            r"\midrule")
-    body = []
-    for r in _table_rows(report):
-        body.append(f"{_tex_escape(r['name'])} & {r['M']:.0f} & {r['K']:.0f} & {r['N']:.0f} & "
-                    f"{r['b_w']:g}/{r['b_a']:g} & {r['cycles']:,.0f} & {r['stall_cycles']:,.0f} & "
-                    f"{100 * r['utilization']:.1f} & {r['bitops']:.3g} & {r['energy_uj']:.2f} \\\\")
-    tail = (r"\midrule",
-            f"Total & & & & & {s['total_cycles']:,.0f} & {s['stall_cycles']:,.0f} & {100 * s['utilization']:.1f} & "
-            f"{s['bitops']:.3g} & {s['energy_uj']:.2f} \\\\",
-            r"\bottomrule", r"\end{tabular}")
-    caption = (f"% {s['pe']} array, {s['dataflow']} dataflow, {s['pe_mode']} PEs, {s['layout']} layout, "
-               f"{s['clock_mhz']:g} MHz: {s['latency_ms']:.3f} ms per image")
-    return ("\n".join((caption, *head, *body, *tail)) + "\n").encode()
-
-
-def cycles_png(report: dict, title: str) -> bytes:
-    """Per-layer stacked bars: compute (busy), readout and stall cycles (matplotlib, Agg backend). Above
-    PLOT_MAX_BARS layers, each bar sums a group of consecutive layers (the title says so) so huge networks
-    stay fast to draw."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = report["layers"]
-    names = [r["name"] for r in rows]
-    compute = np.array([r["compute_cycles"] + 1 for r in rows])  # busy = SCALE-Sim's report + 1
-    readout = np.array([r["readout_cycles"] for r in rows])
-    stall = np.array([r["stall_cycles"] for r in rows])
-    group = -(-len(rows) // PLOT_MAX_BARS)
-    if group > 1:
-        starts = np.arange(0, len(rows), group)
-        compute, readout, stall = (np.add.reduceat(v, starts) for v in (compute, readout, stall))
-        names = [f"{names[i]}.." for i in starts]
-        title = f"{title} ({len(rows)} layers, {group} per bar)"
-    x = np.arange(len(compute))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(x) + 2), 4.5))
-    ax.bar(x, compute, label="compute", color="tab:blue")
-    ax.bar(x, readout, bottom=compute, label="readout", color="tab:green")
-    ax.bar(x, stall, bottom=compute + readout, label="stall (DRAM)", color="tab:red")
-    ax.set_xticks(x, names, rotation=90, fontsize=7)
-    ax.set_ylabel("cycles")
-    ax.set_title(title, fontsize=9)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
-
 def format_layer_table(report: dict) -> str:
-    """The per-layer console table: cycles, stall, utilization, BitOPs, energy; then the totals."""
-    lines = [f"{'layer':<22} {'b_w/b_a':>7} {'cycles':>12} {'stall':>10} {'util%':>6} {'BitOPs':>10} {'uJ':>9}"]
+    """The per-layer console table: cycles, stall, utilization, BitOPs, energy; the totals; the notes."""
+    lines = [f"{'layer':<22} {'b_w/b_a':>7} {'cycles':>12} {'stall':>10} {'util%':>6} {'BitOPs':>10} {'µJ':>9}"]
     for r in _table_rows(report):
         lines.append(f"{r['name']:<22} {r['b_w']:>3g}/{r['b_a']:<3g} {r['cycles']:>12,.0f} {r['stall_cycles']:>10,.0f} "
                      f"{100 * r['utilization']:>6.1f} {r['bitops']:>10.3g} {r['energy_uj']:>9.2f}")
@@ -201,19 +163,32 @@ def format_layer_table(report: dict) -> str:
                  f"{100 * s['utilization']:>6.1f} {s['bitops']:>10.3g} {s['energy_uj']:>9.2f}")
     lines.append(f"{s['pe']} {s['dataflow']} {s['pe_mode']} {s['layout']} @ {s['clock_mhz']:g} MHz: "
                  f"{s['latency_ms']:.3f} ms/image, DRAM {s['dram_bytes'] / 1e6:.2f} MB, "
-                 f"SRAM {s['sram_bytes'] / 1e6:.2f} MB, energy {s['energy_uj']:.1f} uJ/image")
+                 f"SRAM {s['sram_bytes'] / 1e6:.2f} MB, energy {s['energy_uj']:.1f} µJ/image")
+    lines += [f"note: {note}" for note in s["notes"]]
     return "\n".join(lines)
 
 
-def report_files(sims: NetworkSim | Sequence[NetworkSim], title: str, golden: dict | None = None) -> tuple[dict, dict]:
-    """(hardware report, {file name: bytes or a callable rendering them}) of one run. `golden` is the golden
-    run's files (golden.report.report_files) and summary / layer rows, as {"files", "summary", "layers"}, or
-    None for a topology CSV run; summary.json and layers.csv hold golden and hardware fields together."""
+def report_files(sims: NetworkSim | Sequence[NetworkSim], network: str, golden: dict | None = None,
+                 extra_summary: dict | None = None) -> tuple[dict, dict]:
+    """(hardware report, {file name: bytes or a callable rendering them}) of one run. `golden` is the golden run's
+    files (golden.report.report_files) and summary / layer rows, as {"files", "summary", "layers"}, or None for a
+    topology CSV run; summary.json and layers.csv hold golden and hardware fields together; `extra_summary` keys
+    (e.g. the topology file and plan of a CSV run) go into summary.json too. `network` names the run in
+    captions and titles (no folder paths). Figures: sim/report_figures.py."""
     report = hardware_report(sims)
+    report["summary"].update(extra_summary or {})
+    summary = merge_summary(None if golden is None else golden["summary"], report)
+    rows = _table_rows(report)
+    title = f"{network}, {summary.get('plan', 'uniform:N')}, {summary['pe']} {summary['dataflow']} {summary['pe_mode']}"
     files = dict(golden["files"]) if golden is not None else {}
-    files["summary.json"] = json_bytes(merge_summary(None if golden is None else golden["summary"], report))
-    files["layers.csv"] = layers_csv(None if golden is None else golden["layers"], report)
-    files["table.tex"] = table_tex(report)
-    files["cycles.png"] = lambda: cycles_png(report, title)
-    files["COMPUTE_REPORT.csv"] = compute_report(sims)
+    files.update({
+        "summary.json": json_bytes(summary),
+        "layers.csv": layers_csv(None if golden is None else golden["layers"], report).encode(),
+        "table.tex": render_table_tex(rows, summary, network).encode(),
+        "table.md": render_table_md(rows, summary, network).encode(),
+        "COMPUTE_REPORT.csv": render_compute_report(sims).encode(),
+    })
+    for render in (render_cycles, render_energy, render_traffic):
+        files.update(render(rows, title))
+    files.update(render_breakdown(summary["energy_breakdown_uj"], title))
     return report, files

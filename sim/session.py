@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from golden.controller import controller_network
-from golden.limits import DEFAULT_LIMITS, Limits
 from golden.model_file import load_model
-from golden.plan import parse_plan, uniform_width
+from golden.plan import parse_plan, read_plan_file, uniform_width, widths_by_name
 from golden.session import GoldenRun
 from golden.spec import DEFAULT_SPEC, NestedSpec
 from golden.topologies import TOPOLOGIES, topology
@@ -15,7 +14,7 @@ from golden.topologies import TOPOLOGIES, topology
 from .config import ArrayConfig
 from .energy import EnergyTable, load_energy
 from .simulate import NetworkSim, simulate_network, simulate_workload
-from .topology_csv import read_topology_csv
+from .topology_csv import Topology
 
 
 CONFIG_OPTIONS = ("dataflow", "pe_mode", "layout", "weight_sram_kib", "act_sram_kib", "out_sram_kib",
@@ -74,27 +73,47 @@ def simulate_golden_run(run: GoldenRun, config: ArrayConfig, energy: EnergyTable
     return sims
 
 
-def csv_plan_bits(plan: str | None, spec: NestedSpec) -> int:
-    """Width of every layer of a topology CSV: --plan uniform:B (default N). CSVs carry no layer roles, so
-    per-layer JSON plans apply to golden models only."""
+def topology_widths(plan: str | None, topo: Topology, spec: NestedSpec) -> tuple[list[int], list[int]]:
+    """(b_w, b_a) per layer of a topology CSV: every layer at N without a plan, at B for `uniform:B`, or as a
+    JSON plan file names them (layer names as in the CSV, after duplicates were renamed; "default" for the
+    rest). CSV layers carry no roles, so every layer is switchable."""
+    names = topo.workload.names
     if plan is None:
-        return spec.n_bits
+        return [spec.n_bits] * len(names), [spec.n_bits] * len(names)
     bits = check_plan_option(plan, spec)
-    if bits is None:
-        raise ValueError(f"--plan {plan!r}: with --topology only uniform:B plans are supported")
-    return bits
+    if bits is not None:
+        return [bits] * len(names), [bits] * len(names)
+    widths = widths_by_name(plan, read_plan_file(plan), names, spec)
+    return [widths[n][0] for n in names], [widths[n][1] for n in names]
 
 
-def simulate_topology_csv(path: str | Path, plan: str | None, config: ArrayConfig,
-                          energy: EnergyTable | None = None, limits: Limits = DEFAULT_LIMITS) -> NetworkSim:
-    """Simulate a SCALE-Sim topology CSV with every layer at the --plan width."""
-    bits = csv_plan_bits(plan, config.spec)
-    workload = read_topology_csv(path, config.spec, limits).with_widths(bits, bits)
-    return NetworkSim(simulate_workload(workload, config, energy))
+def simulate_topology(topo: Topology, plan: str | None, config: ArrayConfig,
+                      energy: EnergyTable | None = None) -> NetworkSim:
+    """Simulate a topology CSV's layers at the --plan widths (topology_widths)."""
+    b_w, b_a = topology_widths(plan, topo, config.spec)
+    return NetworkSim(simulate_workload(topo.workload.with_widths(b_w, b_a), config, energy))
+
+
+def renamed_notes(topo: Topology) -> list[str]:
+    """One line per duplicate layer name made unique: 'row L: duplicate layer name X renamed X_2'."""
+    return [f"row {line}: duplicate layer name {old!r} renamed {new!r}" for line, old, new in topo.renamed]
+
+
+def run_name(model: str) -> str:
+    """The name a run goes by in titles, captions and folder names: a topology name as is, a file by its
+    stem (`path/to/x.dqt` -> `x`), never a folder path."""
+    return model if model in TOPOLOGIES else Path(model).stem
+
+
+def check_model_option(model: str) -> None:
+    """--model given a .csv: a hint to use --topology (a model file is safetensors, not a topology CSV)."""
+    if str(model).lower().endswith(".csv"):
+        raise ValueError(f"--model {model!r} is a CSV; to simulate a SCALE-Sim topology use --topology {model}")
 
 
 def static_network(model: str):
     """The Network of a topology name, or of a model file (its header; no inference needed)."""
+    check_model_option(model)
     if model in TOPOLOGIES:
         return topology(model)
     if Path(model).is_file():

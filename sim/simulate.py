@@ -5,6 +5,9 @@
     utilization   = MACs / (cycles · R·C·lanes_w·lanes_a)   (products formed / products the array could form)
     latency       = cycles / clock
     energy        = mac + sram + dram + view                (sim/energy.py)
+    energy by operand: sram[op] = sram_bytes[op]·sram_pj_per_byte, dram[op] = dram_bytes[op]·dram_pj_per_byte,
+                    view[weights | inputs] = view ops of that operand · view_shift_pj (sim/memory.py OPERANDS);
+                    the MAC energy is compute, not split by operand
     bitops        = MACs · b_w · b_a
     transition_shifts = weight elements · [b_w < N] + input elements · [b_a < N]  (DESIGN.md §1 costs:
                     each tensor element viewed below N counted once per inference)
@@ -26,7 +29,7 @@ from golden.ir import Network
 from .config import ArrayConfig
 from .dataflow import FoldPlan, plan_folds
 from .energy import DEFAULT_ENERGY, PJ_PER_UJ, EnergyTable
-from .memory import Traffic, layer_traffic
+from .memory import OPERANDS, Traffic, layer_traffic
 from .precision import fused_width
 from .workload import Workload, workload_from_network
 
@@ -71,19 +74,25 @@ class LayerSim:
         return w.m * w.k * (w.b_w < n_bits) + w.in_elems * (w.b_a < n_bits)
 
     @cached_property
-    def energy_parts_pj(self) -> dict[str, np.ndarray]:
-        """Energy per layer by component (pJ): mac, sram, dram, view."""
-        table, w = self.energy_table, self.workload
+    def energy_breakdown_pj(self) -> dict[str, dict[str, np.ndarray]]:
+        """Energy per layer (pJ) by level and operand: {"mac": {"compute"}, "view": {weights, inputs},
+        "sram": {OPERANDS}, "dram": {OPERANDS}} (formulas in the module docstring and sim/energy.py)."""
+        table, w, t = self.energy_table, self.workload, self.traffic
         if self.config.pe_mode == "fused":
             width_w, width_a = fused_width(w.b_w, self.config.spec), fused_width(w.b_a, self.config.spec)
         else:
             width_w, width_a = w.b_w, w.b_a
         return {
-            "mac": w.macs * table.mac_pj(width_w, width_a),
-            "sram": self.traffic.sram_bytes * table.sram_pj_per_byte,
-            "dram": self.traffic.dram_bytes * table.dram_pj_per_byte,
-            "view": self.traffic.view_ops * table.view_shift_pj,
+            "mac": {"compute": w.macs * table.mac_pj(width_w, width_a)},
+            "view": {"weights": t.weight_view_ops * table.view_shift_pj, "inputs": t.act_view_ops * table.view_shift_pj},
+            "sram": {op: t.sram[op] * table.sram_pj_per_byte for op in OPERANDS},
+            "dram": {op: t.dram[op] * table.dram_pj_per_byte for op in OPERANDS},
         }
+
+    @cached_property
+    def energy_parts_pj(self) -> dict[str, np.ndarray]:
+        """Energy per layer by level (pJ): mac, sram, dram, view (sums of energy_breakdown_pj)."""
+        return {level: sum(parts.values()) for level, parts in self.energy_breakdown_pj.items()}
 
     @cached_property
     def energy_uj(self) -> np.ndarray:
@@ -124,8 +133,23 @@ class LayerSim:
                 "view_ops": int(t.view_ops[i]), "transition_shifts": int(self.transition_shifts[i]),
                 "energy_uj": float(self.energy_uj[i]),
                 **{f"energy_{k}_uj": float(v[i]) for k, v in parts.items()},
+                **{f"energy_{level}_{op}_uj": float(v[i] / PJ_PER_UJ)
+                   for level, ops in self.energy_breakdown_pj.items() if level != "mac" for op, v in ops.items()},
+                **{f"dram_{op}_bytes": int(t.dram[op][i]) for op in OPERANDS},
+                **{f"sram_{op}_bytes": int(t.sram[op][i]) for op in OPERANDS},
+                "reduction_folds": int(t.reduction_folds[i]), "psum_spill": bool(t.psum_spills[i]),
             })
         return rows
+
+    def breakdown_totals(self) -> dict:
+        """Per-image sums of the breakdown: {"energy_uj": {level: {operand: µJ}}, "dram_bytes": {operand: B},
+        "sram_bytes": {operand: B}}."""
+        return {
+            "energy_uj": {level: {op: float(v.sum() / PJ_PER_UJ) for op, v in ops.items()}
+                          for level, ops in self.energy_breakdown_pj.items()},
+            "dram_bytes": {op: int(v.sum()) for op, v in self.traffic.dram.items()},
+            "sram_bytes": {op: int(v.sum()) for op, v in self.traffic.sram.items()},
+        }
 
 
 def simulate_workload(workload: Workload, config: ArrayConfig, energy: EnergyTable | None = None) -> LayerSim:
@@ -158,6 +182,13 @@ class NetworkSim:
             total["controller"] = ctrl
         total["latency_ms"] = total["total_cycles"] / (config.clock_mhz * US_PER_MS)
         return total
+
+    def breakdown_totals(self) -> dict:
+        """LayerSim.breakdown_totals of the backbone plus the controller's (same keys, summed)."""
+        def add(a, b):
+            return {key: add(a[key], b[key]) for key in a} if isinstance(a, dict) else a + b
+        total = self.backbone.breakdown_totals()
+        return total if self.controller is None else add(total, self.controller.breakdown_totals())
 
 
 def simulate_network(network: Network, config: ArrayConfig, widths: Mapping[str, tuple[int, int]],

@@ -1,25 +1,36 @@
-"""Design-space sweeps: the cross product of array shapes, dataflows and static plans, simulated in parallel
-worker processes, written as one CSV and one PNG (cycles and energy per configuration).
+"""Design-space sweeps over every `ArrayConfig` axis and the network, in three steps:
 
-Static plans need no golden inference: widths come from golden.plan.parse_plan over the model's Network.
+(a) `expand(axes)`: the cross product of the axis values (SWEEP_AXES order, the last axis fastest) as a
+    list of configurations (plain dicts), each validated before anything runs;
+(b) `evaluate(config) -> row`: one configuration simulated (static plans need no golden inference: widths
+    come from golden.plan over the model's Network, or from sim.session.topology_widths for a topology CSV),
+    mapped over the list in worker processes;
+(c) `sweep_files(rows, title)`: sweep.csv (SWEEP_COLUMNS) and the figures (sim/sweep_figures.py).
 """
 from __future__ import annotations
 
 import csv
 import io
 import itertools
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-
-import numpy as np
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 from golden.plan import parse_plan
 
 from .energy import EnergyTable
-from .session import check_plan_option, make_config, simulate_static, static_network
+from .session import (check_plan_option, make_config, run_name, simulate_static, simulate_topology, static_network,
+                      topology_widths)
+from .sweep_figures import render_axes, render_pareto
+from .topology_csv import read_topology
 
-SWEEP_COLUMNS = ("pe", "dataflow", "plan", "pe_mode", "layout", "total_cycles", "compute_cycles", "readout_cycles",
-                 "stall_cycles", "latency_ms", "utilization", "dram_bytes", "sram_bytes", "energy_uj", "bitops", "macs")
+NETWORK_AXES = ("model", "topology")
+SWEEP_AXES = ("pe", "dataflow", "plan", "pe_mode", "layout", "weight_sram_kib", "act_sram_kib", "out_sram_kib",
+              "dram_bytes_per_cycle", "clock_mhz")
+RESULT_COLUMNS = ("total_cycles", "compute_cycles", "readout_cycles", "stall_cycles", "latency_ms", "utilization",
+                  "dram_bytes", "sram_bytes", "energy_uj", "energy_mac_uj", "energy_view_uj", "energy_sram_uj",
+                  "energy_dram_uj", "dram_psums_bytes", "bitops", "macs")
+SWEEP_COLUMNS = ("model", "source", *SWEEP_AXES, *RESULT_COLUMNS)
+INT_AXES = ("weight_sram_kib", "act_sram_kib", "out_sram_kib", "dram_bytes_per_cycle")
 
 
 def split_list(text: str, option: str) -> list[str]:
@@ -30,70 +41,100 @@ def split_list(text: str, option: str) -> list[str]:
     return items
 
 
-def _run_point(model: str, pe: str, dataflow: str, plan: str, config_kw: dict, energy: EnergyTable | None) -> dict:
-    config = make_config(pe=pe, dataflow=dataflow, **config_kw)
-    totals = simulate_static(model, plan, config, energy).totals()
-    return {"pe": config.pe_label, "dataflow": dataflow, "plan": plan, "pe_mode": config.pe_mode,
-            "layout": config.layout, **{k: totals[k] for k in SWEEP_COLUMNS[5:]}}
+def axis_values(axis: str, text: str) -> list:
+    """The values of one axis from its comma list: ints for the SRAM sizes and bandwidth, floats for the
+    clock, strings otherwise; ValueError naming the option (--weight-sram-kib ...)."""
+    option = f"--{axis.replace('_', '-')}"
+    items = split_list(text, option)
+    convert = int if axis in INT_AXES else float if axis == "clock_mhz" else str
+    try:
+        return [convert(item) for item in items]
+    except ValueError:
+        raise ValueError(f"{option}: expected a comma list of {convert.__name__}s, got {text!r}") from None
 
 
-def run_sweep(model: str, pes: Sequence[str], dataflows: Sequence[str], plans: Sequence[str], *, workers: int = 2,
-              energy: EnergyTable | None = None, progress: Callable[[str], None] | None = None,
-              **config_kw) -> list[dict]:
-    """Simulate every (pe, dataflow, plan) in `workers` processes; rows in cross-product order.
-    Every option value is validated here first, so a bad one fails before any worker starts."""
+def expand(networks: Sequence[tuple[str, str]], axes: Mapping[str, Sequence], energy: EnergyTable | None = None,
+           topology_format: str = "auto") -> list[dict]:
+    """Every configuration of the cross product networks × SWEEP_AXES values, validated (config options,
+    plans against each network) so a bad value fails before any worker starts. `networks` holds
+    ("model", name or file) and ("topology", CSV path) pairs; a missing axis takes make_config's default."""
+    missing = [axis for axis in ("pe", "dataflow", "plan") if axis not in axes]
+    if missing:
+        raise ValueError(f"sweep: no values for {', '.join(missing)}")
+    unknown = sorted(set(axes) - set(SWEEP_AXES))
+    if unknown:
+        raise ValueError(f"sweep: unknown axes {', '.join(unknown)}; known: {', '.join(SWEEP_AXES)}")
+    names = [axis for axis in SWEEP_AXES if axis in axes]
+    configs = []
+    for source, network in networks:
+        loaded = (read_topology(network, make_config().spec, topology_format) if source == "topology"
+                  else static_network(network))
+        for values in itertools.product(*(axes[axis] for axis in names)):
+            config = {"source": source, "network": network, "topology_format": topology_format, "energy": energy,
+                      **dict(zip(names, values))}
+            array = make_config(**{k: config[k] for k in names if k != "plan"})
+            if source == "topology":
+                topology_widths(config["plan"], loaded, array.spec)
+            else:
+                check_plan_option(config["plan"], array.spec)
+                parse_plan(config["plan"], loaded, array.spec)
+            configs.append(config)
+    return configs
+
+
+def evaluate(config: dict) -> dict:
+    """One sweep row: the configuration (SWEEP_AXES, model, source) and its per-image totals."""
+    options = {k: config[k] for k in SWEEP_AXES if k in config and k != "plan"}
+    array = make_config(**options)
+    if config["source"] == "topology":
+        topo = read_topology(config["network"], array.spec, config["topology_format"])
+        sim = simulate_topology(topo, config["plan"], array, config["energy"])
+    else:
+        sim = simulate_static(config["network"], config["plan"], array, config["energy"])
+    totals = sim.totals()
+    breakdown = sim.breakdown_totals()
+    energy_levels = {f"energy_{level}_uj": sum(ops.values()) for level, ops in breakdown["energy_uj"].items()}
+    results = {**totals, **energy_levels, "dram_psums_bytes": breakdown["dram_bytes"]["psums"]}
+    axes = {"pe": array.pe_label, "dataflow": array.dataflow, "plan": config["plan"], "pe_mode": array.pe_mode,
+            "layout": array.layout, "weight_sram_kib": array.weight_sram_kib, "act_sram_kib": array.act_sram_kib,
+            "out_sram_kib": array.out_sram_kib, "dram_bytes_per_cycle": array.dram_bytes_per_cycle,
+            "clock_mhz": array.clock_mhz}
+    return {"model": run_name(config["network"]), "source": config["source"], **axes,
+            **{k: results[k] for k in RESULT_COLUMNS}}
+
+
+def run_sweep(configs: Sequence[dict], *, workers: int = 2, progress=None) -> list[dict]:
+    """evaluate() mapped over `configs` in `workers` processes; rows in `configs` order. `progress` (a
+    golden.progress bar or None) advances by one per finished configuration."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"--workers must be an int >= 1, got {workers!r}")
-    network = static_network(model)
-    points = list(itertools.product(pes, dataflows, plans))
-    for pe, dataflow, plan in points:
-        config = make_config(pe=pe, dataflow=dataflow, **config_kw)
-        check_plan_option(plan, config.spec)
-        parse_plan(plan, network, config.spec)
-    rows: dict[tuple, dict] = {}
-    with ProcessPoolExecutor(max_workers=min(workers, len(points))) as pool:
-        futures = {pool.submit(_run_point, model, pe, df, plan, config_kw, energy): (pe, df, plan)
-                   for pe, df, plan in points}
-        for done, future in enumerate(as_completed(futures), start=1):
-            row = future.result()
-            rows[futures[future]] = row
-            if progress:
-                progress(f"[{done}/{len(points)}] {row['pe']} {row['dataflow']} {row['plan']}: "
-                         f"{row['total_cycles']:,} cycles, {row['energy_uj']:.1f} uJ")
-    return [rows[p] for p in points]
+    if not configs:
+        raise ValueError("sweep: no configurations")
+    rows = []
+    with ProcessPoolExecutor(max_workers=min(workers, len(configs))) as pool:
+        for row in pool.map(evaluate, configs, chunksize=max(1, len(configs) // (8 * workers))):
+            rows.append(row)
+            if progress is not None:
+                progress.update(1)
+                progress.set_postfix_str(f"{row['model']} {row['pe']} {row['dataflow']} {row['plan']}")
+    return rows
 
 
-def sweep_files(rows: list[dict], title: str) -> dict:
-    """{"sweep.csv": SWEEP_COLUMNS rows, "sweep.png": a callable drawing total / stall cycles and energy per
-    configuration}, published by the command (golden.run_folder)."""
+def sweep_csv(rows: Sequence[dict]) -> str:
+    """sweep.csv text: SWEEP_COLUMNS, one row per configuration."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=SWEEP_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    return {"sweep.csv": buf.getvalue().encode(), "sweep.png": lambda: _sweep_png(rows, title)}
+    return buf.getvalue()
 
 
-def _sweep_png(rows: list[dict], title: str) -> bytes:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def sweep_files(rows: Sequence[dict], title: str) -> dict[str, bytes]:
+    """Every file of a sweep, rendered in memory: sweep.csv, pareto.* and axes.* (PDF, SVG, PNG)."""
+    return {"sweep.csv": sweep_csv(rows).encode(), **render_pareto(rows, title), **render_axes(rows, title)}
 
-    labels = [f"{r['pe']} {r['dataflow']}\n{r['plan']}" for r in rows]
-    x = np.arange(len(rows))
-    cycles = np.array([r["total_cycles"] for r in rows], dtype=float)
-    stall = np.array([r["stall_cycles"] for r in rows], dtype=float)
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(7.0, 0.55 * len(rows) + 2), 7), sharex=True)
-    ax1.bar(x, cycles - stall, label="compute + readout", color="tab:blue")
-    ax1.bar(x, stall, bottom=cycles - stall, label="stall (DRAM)", color="tab:red")
-    ax1.set_ylabel("cycles per image")
-    ax1.legend(fontsize=8)
-    ax1.set_title(title, fontsize=9)
-    ax2.bar(x, [r["energy_uj"] for r in rows], color="tab:orange")
-    ax2.set_yscale("log")
-    ax2.set_ylabel("energy per image (uJ)")
-    ax2.set_xticks(x, labels, rotation=90, fontsize=7)
-    fig.tight_layout()
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=110)
-    plt.close(fig)
-    return png.getvalue()
+
+def sweep_title(networks: Sequence[tuple[str, str]], configs: Sequence[dict]) -> str:
+    """'<networks>: N configurations' (network names without folders)."""
+    return f"{', '.join(run_name(n) for _, n in networks)}: {len(configs)} configurations"
+

@@ -97,6 +97,7 @@ def test_huge_topology_runs_with_raised_limit_and_grouped_plot(tmp_path):
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert len(summary["layers"]) == 4974
     assert (tmp_path / "o" / "cycles.png").read_bytes()[:4] == b"\x89PNG"
+    assert b"depthwise channels summed" in (tmp_path / "o" / "cycles.svg").read_bytes()
 
 
 def test_batch_and_input_limits(tmp_path):

@@ -31,7 +31,7 @@ from golden.topologies import topology
 from golden_fixtures import hand_model
 from sim.config import ArrayConfig
 from sim.simulate import simulate_workload
-from sim.topology_csv import COLUMNS, read_topology_csv
+from sim.topology_csv import COLUMNS, read_topology
 
 FUZZ = os.environ.get("DQT_FUZZ") == "1"
 TIGHT = Limits(max_layers=64, max_channels=64, max_tensor_elems=1 << 14, max_batch_elems=1 << 16)
@@ -221,14 +221,14 @@ def test_fuzz_topology_csv(rows, trailing_comma):
     with scratch() as d:
         (d / "t.csv").write_text(text)
         try:
-            workload = read_topology_csv(d / "t.csv", DEFAULT_SPEC, TIGHT)
+            workload = read_topology(d / "t.csv", DEFAULT_SPEC, limits=TIGHT).workload
         except ValueError as e:
             assert "topology" in str(e)
             return
         assert 1 <= len(workload) <= TIGHT.max_layers
         clean = CSV_HEAD + "".join(",".join(f.strip() for f in r) + "\n" for r in rows)
         (d / "clean.csv").write_text(clean)
-        again = read_topology_csv(d / "clean.csv", DEFAULT_SPEC, TIGHT)
+        again = read_topology(d / "clean.csv", DEFAULT_SPEC, limits=TIGHT).workload
         assert again.names == workload.names and list(again.m) == list(workload.m)
         assert list(again.k) == list(workload.k) and list(again.n) == list(workload.n)
         totals = simulate_workload(workload, ArrayConfig(rows=4, cols=4)).totals()

@@ -166,7 +166,7 @@ def test_sim_replaces_the_whole_folder_never_merges(tmp_path):
     res = _run("sim", "--topology", csv, "--out", out)
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
-    assert "model" not in summary and "plan" not in summary and len(summary["layers"]) == 1
+    assert (summary["model"], summary["plan"], len(summary["layers"])) == ("t", "uniform:8", 1)  # the CSV's, not tiny's
     assert summary["total_cycles"] == sum(r["cycles"] for r in summary["layers"])
     assert not (out / "logits.npy").exists() and not (out / "layers.png").exists()
     manifest = read_manifest(out)

@@ -94,12 +94,35 @@ def test_sim_topology_csv(tmp_path):
 
 
 def test_sweep_command(tmp_path):
-    result = invoke("sweep", "--model", "tiny", "--pe", "4x4,8x8", "--dataflow", "os,ws", "--plan",
-                    "uniform:8,uniform:4", "--out", str(tmp_path))
+    topo = tmp_path / "net.csv"
+    topo.write_text(CSV)
+    result = invoke("sweep", "--model", "tiny", "--topology", str(topo), "--pe", "4x4,8x8", "--dataflow", "os,ws",
+                    "--plan", "uniform:8,uniform:4", "--pe-mode", "fixed,fused", "--dram-bytes-per-cycle", "8,16",
+                    "--out", str(tmp_path / "s"))
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "sweep.png").is_file()
-    assert len((tmp_path / "sweep.csv").read_text().splitlines()) == 1 + 8
-    assert "[8/8]" in result.output
-    assert json.loads((tmp_path / "run.json").read_text())["command"] == "sweep"  # published as a run folder
+    for name in ("sweep.csv", "pareto.pdf", "pareto.svg", "pareto.png", "axes.pdf", "axes.svg", "axes.png"):
+        assert (tmp_path / "s" / name).is_file()
+    lines = (tmp_path / "s" / "sweep.csv").read_text().splitlines()
+    assert len(lines) == 1 + 2 * 32 and {line.split(",")[0] for line in lines[1:]} == {"tiny", "net"}
+    assert "sweep: 100% 64/64" in result.output and "\r" not in result.output  # plain lines off a terminal
+    assert json.loads((tmp_path / "s" / "run.json").read_text())["command"] == "sweep"  # published as a run folder
     bad = invoke("sweep", "--model", "tiny", "--pe", "4x4,0x8", "--out", str(tmp_path / "b"))
     assert bad.exit_code != 0 and "--pe" in bad.output
+    assert invoke("sweep", "--pe", "4x4", "--out", str(tmp_path / "c")).exit_code != 0
+    hint = invoke("sweep", "--model", str(topo), "--out", str(tmp_path / "d"))
+    assert hint.exit_code != 0 and f"--topology {topo}" in hint.output
+
+
+def test_sim_model_csv_hint_and_gemm_topology(tmp_path):
+    topo = tmp_path / "g.csv"
+    topo.write_text("Layer,M,N,K,\nQKT,64,64,16,\nQKT,64,16,64,\n")
+    hint = invoke("sim", "--model", str(topo), "--out", str(tmp_path / "h"))
+    assert hint.exit_code != 0 and "--topology" in hint.output
+    out = tmp_path / "o"
+    result = invoke("sim", "--topology", str(topo), "--pe", "8x8", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "row 3: duplicate layer name 'QKT' renamed 'QKT_2'" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["topology_format"] == "gemm" and summary["model"] == "g"
+    assert [layer["name"] for layer in summary["layers"]] == ["QKT", "QKT_2"]
+    assert str(tmp_path) not in (out / "table.tex").read_text()  # no folder paths in captions

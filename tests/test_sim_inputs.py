@@ -10,7 +10,7 @@ from sim.config import ArrayConfig, parse_pe
 from sim.dataflow import plan_folds
 from sim.fold_loop import fold_loop
 from sim.simulate import simulate_workload
-from sim.topology_csv import read_topology_csv, scalesim_out_size
+from sim.topology_csv import read_topology, scalesim_out_size, unique_names
 from sim.workload import workload_from_network
 
 HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
@@ -23,8 +23,10 @@ def write(tmp_path, body):
 
 
 def test_csv_layers(tmp_path):
-    w = read_topology_csv(write(tmp_path, "c1, 12, 12, 3, 3, 16, 20, 2,\nfc, 1, 1, 1, 1, 70, 10, 1\n\n"
-                                          "dw_DP, 5, 5, 3, 3, 2, 1, 1, 1:1,\n"), DEFAULT_SPEC)
+    topo = read_topology(write(tmp_path, "c1, 12, 12, 3, 3, 16, 20, 2,\nfc, 1, 1, 1, 1, 70, 10, 1\n\n"
+                                        "dw_DP, 5, 5, 3, 3, 2, 1, 1, 1:1,\n"), DEFAULT_SPEC)
+    w = topo.workload
+    assert topo.format == "conv" and topo.renamed == ()
     assert w.names == ("c1", "fc", "dw_DPChannel_0", "dw_DPChannel_1")
     assert w.m.tolist() == [20, 10, 1, 1]
     assert w.k.tolist() == [144, 70, 9, 9]
@@ -45,12 +47,47 @@ def test_csv_layers(tmp_path):
 ])
 def test_csv_errors_name_row_and_column(tmp_path, body, where):
     with pytest.raises(ValueError, match=where.replace("(", r"\(").replace(")", r"\)")):
-        read_topology_csv(write(tmp_path, body), DEFAULT_SPEC)
+        read_topology(write(tmp_path, body), DEFAULT_SPEC)
 
 
 def test_csv_missing_file(tmp_path):
     with pytest.raises(ValueError, match="no such file"):
-        read_topology_csv(tmp_path / "nope.csv", DEFAULT_SPEC)
+        read_topology(tmp_path / "nope.csv", DEFAULT_SPEC)
+
+
+def test_gemm_topology_detected_and_mapped_like_scalesim(tmp_path):
+    """SCALE-Sim reads a GEMM row (M, N, K) as an M×K IFMAP, a 1×K filter, 1 channel, N filters: M output
+    pixels, reduction K, N filters -> our m (filters) = N, k = K, n (pixels) = M, input M·K."""
+    path = tmp_path / "g.csv"
+    path.write_text("Layer,M,N,K,\nQKT,1024,1024,64,\nLinear1,1024,4800,1600,\n")
+    topo = read_topology(path, DEFAULT_SPEC)
+    w = topo.workload
+    assert topo.format == "gemm" and w.names == ("QKT", "Linear1")
+    assert (w.m.tolist(), w.k.tolist(), w.n.tolist()) == ([1024, 4800], [64, 1600], [1024, 1024])
+    assert w.in_elems.tolist() == [1024 * 64, 1024 * 1600]
+    as_conv = write(tmp_path, "QKT, 1024, 64, 1, 64, 1, 1024, 1,\n")  # the same layer as SCALE-Sim rewrites it
+    conv = read_topology(as_conv, DEFAULT_SPEC).workload
+    assert (conv.m.tolist(), conv.k.tolist(), conv.n.tolist(), conv.in_elems.tolist()) == ([1024], [64], [1024], [65536])
+    with pytest.raises(ValueError, match="row 2: expected 8 columns"):
+        read_topology(path, DEFAULT_SPEC, "conv")
+    sparse = tmp_path / "s.csv"
+    sparse.write_text("Layer Name, M, N, K, Sparsity,\nG, 3, 5, 16, 1:1,\nG, 1, 5, 16, 3:4,\n")
+    with pytest.raises(ValueError, match="row 3, column 5 \\(sparsity\\)"):
+        read_topology(sparse, DEFAULT_SPEC)
+    with pytest.raises(ValueError, match="topology-format"):
+        read_topology(path, DEFAULT_SPEC, "onnx")
+
+
+def test_dw_comment_column_and_duplicate_names(tmp_path):
+    """SCALE-Sim ignores the field after the last comma (its MobileNet files put `#dw` there); duplicate
+    names are made unique and reported with their row."""
+    topo = read_topology(write(tmp_path, "Conv2_dw, 112, 112, 3, 3, 1, 1, 1,#dw\nc, 8, 8, 3, 3, 2, 4, 1,\n"
+                                         "c, 8, 8, 3, 3, 4, 4, 1,\nc_2, 8, 8, 1, 1, 4, 4, 1\nc, 8, 8, 1, 1, 4, 4, 1,\n"),
+                         DEFAULT_SPEC)
+    assert topo.workload.names == ("Conv2_dw", "c", "c_3", "c_2", "c_4")
+    assert topo.renamed == ((4, "c", "c_3"), (6, "c", "c_4"))
+    assert topo.workload.k.tolist()[:3] == [9, 18, 36]
+    assert unique_names(["a", "a", "a"], [2, 3, 4]) == (["a", "a_2", "a_3"], [(3, "a", "a_2"), (4, "a", "a_3")])
 
 
 def test_network_workload_shapes_and_residuals():

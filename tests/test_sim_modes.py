@@ -67,8 +67,8 @@ def test_bitplane_fetches_b_plus_one_planes():
     packed = simulate_workload(layer, ArrayConfig(rows=4, cols=4, layout="packed", **big)).traffic
     planes = simulate_workload(layer, ArrayConfig(rows=4, cols=4, layout="bitplane", **big)).traffic
     # weights 36 elements, activations 36 elements, outputs 4·16 at 8 bits = 64 bytes
-    assert (packed.dram_weight_bytes[0], packed.dram_act_bytes[0], packed.dram_out_bytes[0]) == (36, 36, 64)
-    assert (planes.dram_weight_bytes[0], planes.dram_act_bytes[0]) == (23, 14)  # ⌈36·5/8⌉, ⌈36·3/8⌉
+    assert (packed.dram["weights"][0], packed.dram["inputs"][0], packed.dram["outputs"][0]) == (36, 36, 64)
+    assert (planes.dram["weights"][0], planes.dram["inputs"][0]) == (23, 14)  # ⌈36·5/8⌉, ⌈36·3/8⌉
     assert planes.dram_bytes[0] == 23 + 14 + 64
 
 
@@ -77,9 +77,9 @@ def test_dram_reuse_picks_the_cheaper_blocking():
     weights outer: W + 8·I = 163840; inputs outer: I + 4·W = 147456 -> inputs outer."""
     config = ArrayConfig(rows=4, cols=4, weight_sram_kib=1, act_sram_kib=1, out_sram_kib=1)
     t = simulate_workload(gemm(64, 64, 32, in_elems=2048), config).traffic
-    assert (t.dram_weight_bytes[0], t.dram_act_bytes[0]) == (4 * 32768 // 8, 16384 // 8)
+    assert (t.dram["weights"][0], t.dram["inputs"][0]) == (4 * 32768 // 8, 16384 // 8)
     roomy = simulate_workload(gemm(64, 64, 32, in_elems=2048), ArrayConfig(rows=4, cols=4)).traffic
-    assert (roomy.dram_weight_bytes[0], roomy.dram_act_bytes[0]) == (4096, 2048)
+    assert (roomy.dram["weights"][0], roomy.dram["inputs"][0]) == (4096, 2048)
 
 
 def test_psum_spill_ws_by_hand():
@@ -87,10 +87,10 @@ def test_psum_spill_ws_by_hand():
     > 4096 (half of 1 KiB): spill 2·15·(64·64)·32 bits = 491520 bytes. os never spills."""
     config = dict(rows=4, cols=4, out_sram_kib=1)
     ws = simulate_workload(gemm(64, 64, 64), ArrayConfig(dataflow="ws", **config)).traffic
-    assert ws.dram_psum_bytes.tolist() == [491520]
+    assert ws.dram["psums"].tolist() == [491520]
     assert simulate_workload(gemm(64, 64, 32), ArrayConfig(dataflow="ws", rows=4, cols=4, out_sram_kib=1)
-                             ).traffic.dram_psum_bytes.tolist() == [0]  # 4·32·32 = 4096 fits
-    assert simulate_workload(gemm(64, 64, 64), ArrayConfig(dataflow="os", **config)).traffic.dram_psum_bytes[0] == 0
+                             ).traffic.dram["psums"].tolist() == [0]  # 4·32·32 = 4096 fits
+    assert simulate_workload(gemm(64, 64, 64), ArrayConfig(dataflow="os", **config)).traffic.dram["psums"][0] == 0
 
 
 def test_stalls_when_dram_outlasts_compute():

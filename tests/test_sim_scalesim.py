@@ -14,7 +14,7 @@ import pytest
 from golden.spec import DEFAULT_SPEC
 from sim.config import ArrayConfig
 from sim.dataflow import plan_folds
-from sim.topology_csv import read_topology_csv
+from sim.topology_csv import read_topology
 
 TOPOLOGY = """Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,
 conv_a, 10, 10, 3, 3, 4, 8,1,
@@ -44,7 +44,7 @@ SCALESIM = {
 def workload(tmp_path_factory):
     path = tmp_path_factory.mktemp("topo") / "topo.csv"
     path.write_text(TOPOLOGY)
-    return read_topology_csv(path, DEFAULT_SPEC)
+    return read_topology(path, DEFAULT_SPEC).workload
 
 
 @pytest.mark.parametrize("key", sorted(SCALESIM), ids=lambda k: f"{k[0]}x{k[1]}-{k[2]}")
