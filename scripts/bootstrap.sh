@@ -11,18 +11,12 @@ command -v iverilog >/dev/null 2>&1 || need_apt+=(iverilog)
 command -v ccache   >/dev/null 2>&1 || need_apt+=(ccache)
 command -v g++      >/dev/null 2>&1 || need_apt+=(g++)
 command -v make     >/dev/null 2>&1 || need_apt+=(make)
+command -v pdflatex >/dev/null 2>&1 || need_apt+=(texlive-latex-base texlive-latex-recommended)  # table.tex compile test
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "bootstrap: installing apt packages: ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
-if ! command -v pdflatex >/dev/null 2>&1; then
-    echo "bootstrap: installing apt packages: texlive-latex-base texlive-latex-recommended"
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-        texlive-latex-base texlive-latex-recommended >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
 PYTHON=${PYTHON:-python3}
