@@ -1,6 +1,11 @@
 """The `sweep` command: simulate the cross product of array shapes, dataflows and static plans (sim/sweep.py)."""
+from pathlib import Path
+
 import click
 
+from commands.executor_options import executor_options
+from dist.executor import ExecutorOptions
+from dist.progress import RateReporter
 from sim.config import LAYOUTS, PE_MODES
 from sim.session import energy_option
 from sim.sweep import run_sweep, split_list, write_sweep
@@ -33,15 +38,18 @@ def hardware_options(command):
 @click.option("--dataflow", "dataflows", default="os,ws,is", show_default=True, help="comma list of os|ws|is")
 @click.option("--plan", "plans", default="uniform:8,uniform:4", show_default=True, help="comma list of static plans")
 @hardware_options
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="worker processes")
+@executor_options
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 def sweep(model, pes, dataflows, plans, pe_mode, layout, weight_sram_kib, act_sram_kib, out_dir, out_sram_kib,
-          dram_bytes_per_cycle, clock_mhz, energy_path, workers) -> None:
-    """Simulate every (pe, dataflow, plan); write OUT/sweep.csv and OUT/sweep.png."""
+          dram_bytes_per_cycle, clock_mhz, energy_path, workers, scheduler, chunk_size) -> None:
+    """Simulate every (pe, dataflow, plan); write OUT/sweep.csv and OUT/sweep.png. Finished configurations are
+    journaled in OUT/sweep.journal.jsonl; a re-run skips them (docs/distributed.md)."""
     try:
+        executor = ExecutorOptions(workers=workers, scheduler=scheduler, chunk_size=chunk_size)
         energy = energy_option(energy_path)
         rows = run_sweep(model, split_list(pes, "--pe"), split_list(dataflows, "--dataflow"), split_list(plans, "--plan"),
-                         workers=workers, energy=energy, progress=click.echo, pe_mode=pe_mode, layout=layout,
+                         executor=executor, journal=Path(out_dir) / "sweep.journal.jsonl", energy=energy,
+                         progress=RateReporter(click.echo, "sweep configurations"), pe_mode=pe_mode, layout=layout,
                          weight_sram_kib=weight_sram_kib, act_sram_kib=act_sram_kib, out_sram_kib=out_sram_kib,
                          dram_bytes_per_cycle=dram_bytes_per_cycle, clock_mhz=clock_mhz)
         paths = write_sweep(out_dir, rows, f"{model}: {pe_mode} PEs, {layout} layout, {clock_mhz:g} MHz")

@@ -1,5 +1,6 @@
-"""Design-space sweeps: the cross product of array shapes, dataflows and static plans, simulated in parallel
-worker processes, written as one CSV and one PNG (cycles and energy per configuration).
+"""Design-space sweeps: the cross product of array shapes, dataflows and static plans, simulated serially or on
+Dask (dist/executor.py, resumable through a journal), written as one CSV and one PNG (cycles and energy per
+configuration).
 
 Static plans need no golden inference: widths come from golden.plan.parse_plan over the model's Network.
 """
@@ -9,12 +10,14 @@ import csv
 import io
 import itertools
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 
+from dist.executor import SERIAL, ExecutorOptions, map_items
+from dist.journal import Journal, file_digest, stable_key
 from golden.plan import parse_plan
+from golden.topologies import TOPOLOGIES
 
 from .energy import EnergyTable
 from .report import atomic_write
@@ -32,37 +35,34 @@ def split_list(text: str, option: str) -> list[str]:
     return items
 
 
-def _run_point(model: str, pe: str, dataflow: str, plan: str, config_kw: dict, energy: EnergyTable | None) -> dict:
+def _evaluate(context: tuple, point: tuple) -> dict:
+    """One configuration's row; context = (model, config_kw, energy), point = (pe, dataflow, plan)."""
+    model, config_kw, energy = context
+    pe, dataflow, plan = point
     config = make_config(pe=pe, dataflow=dataflow, **config_kw)
     totals = simulate_static(model, plan, config, energy).totals()
     return {"pe": config.pe_label, "dataflow": dataflow, "plan": plan, "pe_mode": config.pe_mode,
             "layout": config.layout, **{k: totals[k] for k in SWEEP_COLUMNS[5:]}}
 
 
-def run_sweep(model: str, pes: Sequence[str], dataflows: Sequence[str], plans: Sequence[str], *, workers: int = 2,
-              energy: EnergyTable | None = None, progress: Callable[[str], None] | None = None,
-              **config_kw) -> list[dict]:
-    """Simulate every (pe, dataflow, plan) in `workers` processes; rows in cross-product order.
+def run_sweep(model: str, pes: Sequence[str], dataflows: Sequence[str], plans: Sequence[str], *,
+              executor: ExecutorOptions = SERIAL, journal: Path | None = None, energy: EnergyTable | None = None,
+              progress: Callable[[int, int], None] | None = None, **config_kw) -> list[dict]:
+    """Simulate every (pe, dataflow, plan) on `executor`; rows in cross-product order. With `journal` (a
+    JSON-lines file) finished configurations are recorded there and skipped by a re-run; a configuration's
+    key covers the model (a file by its content), every option and the energy table.
     Every option value is validated here first, so a bad one fails before any worker starts."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"--workers must be an int >= 1, got {workers!r}")
     network = static_network(model)
     points = list(itertools.product(pes, dataflows, plans))
     for pe, dataflow, plan in points:
         config = make_config(pe=pe, dataflow=dataflow, **config_kw)
         check_plan_option(plan, config.spec)
         parse_plan(plan, network, config.spec)
-    rows: dict[tuple, dict] = {}
-    with ProcessPoolExecutor(max_workers=min(workers, len(points))) as pool:
-        futures = {pool.submit(_run_point, model, pe, df, plan, config_kw, energy): (pe, df, plan)
-                   for pe, df, plan in points}
-        for done, future in enumerate(as_completed(futures), start=1):
-            row = future.result()
-            rows[futures[future]] = row
-            if progress:
-                progress(f"[{done}/{len(points)}] {row['pe']} {row['dataflow']} {row['plan']}: "
-                         f"{row['total_cycles']:,} cycles, {row['energy_uj']:.1f} uJ")
-    return [rows[p] for p in points]
+    identity = [model if model in TOPOLOGIES else file_digest(model), config_kw,
+                None if energy is None else energy.as_dict()]
+    return map_items(_evaluate, points, context=(model, config_kw, energy), options=executor,
+                     keys=[stable_key(identity, point) for point in points],
+                     journal=None if journal is None else Journal(journal), progress=progress)
 
 
 def write_sweep(out: Path, rows: list[dict], title: str) -> list[Path]:

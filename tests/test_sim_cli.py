@@ -99,6 +99,6 @@ def test_sweep_command(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "sweep.png").is_file()
     assert len((tmp_path / "sweep.csv").read_text().splitlines()) == 1 + 8
-    assert "[8/8]" in result.output
+    assert "8/8 (100.0 %)" in result.output and (tmp_path / "sweep.journal.jsonl").is_file()
     bad = invoke("sweep", "--model", "tiny", "--pe", "4x4,0x8", "--out", str(tmp_path / "b"))
     assert bad.exit_code != 0 and "--pe" in bad.output

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from dist.executor import SERIAL
 from golden.controller import controller_network
 from golden.plan import parse_plan
 from golden.spec import DEFAULT_SPEC
@@ -92,11 +93,11 @@ def test_static_session_and_topology_csv(tmp_path):
 
 def test_sweep_rows_and_files(tmp_path):
     lines = []
-    rows = run_sweep("tiny", ["4x4", "8x8"], ["os", "is"], ["uniform:8", "uniform:2"], workers=2,
-                     progress=lines.append, pe_mode="fused")
+    rows = run_sweep("tiny", ["4x4", "8x8"], ["os", "is"], ["uniform:8", "uniform:2"], executor=SERIAL,
+                     progress=lambda done, total: lines.append((done, total)), pe_mode="fused")
     assert [(r["pe"], r["dataflow"], r["plan"]) for r in rows][:3] == [
         ("4x4", "os", "uniform:8"), ("4x4", "os", "uniform:2"), ("4x4", "is", "uniform:8")]
-    assert len(rows) == 8 and len(lines) == 8
+    assert len(rows) == 8 and lines[0] == (0, 8) and lines[-1] == (8, 8)
     direct = simulate_static("tiny", "uniform:2", make_config("8x8", dataflow="is", pe_mode="fused")).totals()
     assert rows[-1]["total_cycles"] == direct["total_cycles"] and rows[-1]["energy_uj"] == direct["energy_uj"]
     paths = write_sweep(tmp_path, rows, "tiny")
