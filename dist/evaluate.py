@@ -166,7 +166,10 @@ def evaluate_images(model_name: str, model: NestedModel, images: np.ndarray, lab
     images = check_images(images, model)
     if labels is not None:
         labels = check_labels(labels, len(images), model.network.layers[-1].out_ch)
-    batches = [images[start:start + batch] for start in range(0, len(images), batch)]
+    lo, hi = model.spec.code_range(model.input_signed)
+    wire = next(t for t in (np.int8, np.uint8, np.int16, np.int32, np.int64)  # what tasks carry: int8 at N = 8
+                if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max)
+    batches = [images[start:start + batch].astype(wire) for start in range(0, len(images), batch)]
     done = map_items(infer_batch, batches, context=(model, plan, dynamic, backend), options=executor,
                      progress=progress)
     logits = np.concatenate([d[0] for d in done])

@@ -105,7 +105,7 @@ def dask_client(options: ExecutorOptions) -> Iterator:
             yield client
         return
     with LocalCluster(n_workers=options.workers or machine_workers(), threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
 
 

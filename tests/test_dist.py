@@ -31,7 +31,7 @@ PES, DATAFLOWS, PLANS = ["4x4", "8x8", "16x4"], ["os", "ws", "is"], ["uniform:8"
 def cluster():
     from dask.distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=50) as local:
         yield local
 
