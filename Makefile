@@ -10,9 +10,10 @@ SEED    ?= 0
 PE      ?= 16x16
 DATAFLOW ?= os
 OUT     ?= out/sim-$(notdir $(basename $(MODEL)))
+IMAGES  ?= synthetic:2000
 RTL_OUT ?= out/rtl-$(PE)
 
-.PHONY: setup sim test verify verify-long rtl rtl-stats sweep bench train-demo clean
+.PHONY: setup sim test verify verify-long rtl rtl-stats sweep eval bench train-demo clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -39,6 +40,9 @@ rtl-stats: $(STAMP)
 
 sweep: $(STAMP)
 	$(PY) cli.py sweep --model $(MODEL) --pe 8x8,16x16,32x32 --dataflow os,ws,is --plan uniform:8,uniform:4 --out out/sweep-$(MODEL)
+
+eval: $(STAMP)
+	$(PY) cli.py eval --model $(MODEL) --images $(IMAGES) --dynamic --out out/eval-$(notdir $(basename $(MODEL)))
 
 bench: $(STAMP)
 	$(PY) bench/golden_speed.py

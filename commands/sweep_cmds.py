@@ -47,6 +47,7 @@ def sweep(model, pes, dataflows, plans, pe_mode, layout, weight_sram_kib, act_sr
     try:
         executor = ExecutorOptions(workers=workers, scheduler=scheduler, chunk_size=chunk_size)
         energy = energy_option(energy_path)
+        click.echo(f"sweep: {model} on {executor.describe()}")
         rows = run_sweep(model, split_list(pes, "--pe"), split_list(dataflows, "--dataflow"), split_list(plans, "--plan"),
                          executor=executor, journal=Path(out_dir) / "sweep.journal.jsonl", energy=energy,
                          progress=RateReporter(click.echo, "sweep configurations"), pe_mode=pe_mode, layout=layout,

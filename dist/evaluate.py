@@ -145,7 +145,7 @@ class EvalResult:
             "macs_per_image": int(self.model.network.macs),
             "controller_macs_per_image": 0 if controller is None else int(controller.macs),
             "controller_bitops_per_image": 0 if controller is None else int(controller.macs) * self.model.spec.n_bits ** 2,
-            "width_sets": len({id(sim) for sim in self.sims}),
+            "width_sets": len({tuple(sorted((k, tuple(map(int, v))) for k, v in w.items())) for w in self.widths}),
             "hardware": hardware_report(self.sims)["summary"],
         }
         return out

@@ -29,4 +29,4 @@ class RateReporter:
         rate = (done - self.first_done) / elapsed
         eta = f", ETA {(total - done) / rate:,.0f} s" if rate > 0 and done < total else ""
         pct = 100.0 * done / total if total else 100.0
-        self.echo(f"{self.label}: {done:,}/{total:,} ({pct:.1f} %), {rate:,.0f}/s{eta}")
+        self.echo(f"{self.label}: {done:,}/{total:,} ({pct:.1f} %), {rate:,.{0 if rate >= 10 else 2}f}/s{eta}")

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import sim.sweep
 from cli import cli
 from dist.evaluate import evaluate_images, load_images
-from dist.executor import SERIAL, ExecutorOptions, default_chunk_size, map_items
+from dist.executor import SERIAL, ExecutorOptions, default_chunk_size, map_items, serial_chunk_size
 from dist.journal import Journal, stable_key
 from dist.progress import RateReporter
 from golden.session import resolve_model, run_golden
@@ -48,8 +48,14 @@ def test_options_and_chunking():
         with pytest.raises(ValueError, match=option):
             ExecutorOptions(**bad)
     assert default_chunk_size(100_000, 2) == 256 and default_chunk_size(18, 2) == 3 and default_chunk_size(1, 64) == 1
+    assert serial_chunk_size(125) == 2 and serial_chunk_size(102_900) == 256 and serial_chunk_size(3) == 1
     with pytest.raises(TypeError, match="ExecutorOptions"):
         map_items(operator.add, [1], options=2)
+
+
+def test_journal_needs_one_key_per_item(tmp_path):
+    with pytest.raises(ValueError, match="one key per item"):
+        map_items(operator.add, [1, 2], context=0, journal=Journal(tmp_path / "j"), keys=["a"])
 
 
 def test_stable_key_and_torn_journal(tmp_path):
