@@ -101,6 +101,7 @@ class EvalResult:
 
     model_name: str
     plan: str
+    dynamic: bool
     model: NestedModel
     logits: np.ndarray
     widths: list[dict]
@@ -135,8 +136,8 @@ class EvalResult:
         """Accuracy, mean widths and BitOPs, distinct width sets, and `sim --dynamic`'s hardware summary."""
         rows = self.image_rows
         bitops = np.array([r["bitops"] for r in rows], dtype=np.float64)
-        controller = simulated_controller(self.model, self.plan == "dynamic")
-        out = {
+        controller = simulated_controller(self.model, self.dynamic)
+        return {
             "model": self.model_name, "plan": self.plan, "images": len(rows),
             "accuracy": None if self.labels is None else float(np.mean(self.predictions == self.labels)),
             "correct": None if self.labels is None else int(np.sum(self.predictions == self.labels)),
@@ -148,7 +149,6 @@ class EvalResult:
             "width_sets": len({tuple(sorted((k, tuple(map(int, v))) for k, v in w.items())) for w in self.widths}),
             "hardware": hardware_report(self.sims)["summary"],
         }
-        return out
 
 
 def evaluate_images(model_name: str, model: NestedModel, images: np.ndarray, labels=None, *, plan: str | None = None,
@@ -176,7 +176,7 @@ def evaluate_images(model_name: str, model: NestedModel, images: np.ndarray, lab
     widths = [w for d in done for w in d[1]]
     sims = simulate_widths(model.network, widths, config, energy, simulated_controller(model, dynamic))
     plan_name = "dynamic" if dynamic else plan or f"uniform:{model.spec.n_bits}"
-    return EvalResult(model_name, plan_name, model, logits, widths, sims, labels)
+    return EvalResult(model_name, plan_name, dynamic, model, logits, widths, sims, labels)
 
 
 def write_eval(out, result: EvalResult) -> list[Path]:

@@ -159,6 +159,11 @@ def test_eval_sharded_equals_serial_and_sim_dynamic(cluster, tmp_path):
     assert serial.summary["accuracy"] == float(np.mean(run.result.predictions == labels))
     assert serial.summary["bitops_per_image"]["mean"] == pytest.approx(run.result.bitops, rel=1e-12)
     assert serial.summary["width_sets"] > 1
+    static = evaluate_images("tiny", model, images, plan="uniform:4", config=config, batch=7, executor=SERIAL)
+    run = run_golden("tiny", plan="uniform:4", batch=24, seed=0)
+    assert np.array_equal(static.logits, run.result.logits) and static.summary["width_sets"] == 1
+    assert static.summary["hardware"] == hardware_report(simulate_golden_run(run, config))["summary"]
+    assert static.summary["accuracy"] is None and static.summary["controller_macs_per_image"] == 0
 
 
 def test_eval_command_files_identical(cluster, tmp_path):
