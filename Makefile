@@ -21,9 +21,10 @@ SWEEP_PLAN     = $(if $(call given,PLAN),$(PLAN),uniform:8$(comma)uniform:4$(com
 SWEEP_DATAFLOW = $(if $(call given,DATAFLOW),$(DATAFLOW),os$(comma)ws$(comma)is)
 SWEEP_PE_MODE  = $(if $(call given,PE_MODE),$(PE_MODE),fixed$(comma)fused)
 NETWORK  = $(if $(TOPOLOGY),--topology $(TOPOLOGY),--model $(MODEL))
+IMAGES  ?= synthetic:2000
 RTL_OUT ?= out/rtl-$(PE)
 
-.PHONY: setup sim test fuzz verify verify-long rtl rtl-stats sweep bench train-demo qonnx-demo clean
+.PHONY: setup sim test fuzz verify verify-long rtl rtl-stats sweep eval bench train-demo qonnx-demo clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -53,6 +54,9 @@ rtl-stats: $(STAMP)
 
 sweep: $(STAMP)
 	$(PY) cli.py sweep $(NETWORK) --pe $(SWEEP_PE) --dataflow $(SWEEP_DATAFLOW) --plan $(SWEEP_PLAN) --pe-mode $(SWEEP_PE_MODE) --out out/sweep-$(NAME)
+
+eval: $(STAMP)
+	$(PY) cli.py eval --model $(MODEL) --images $(IMAGES) --dynamic --out out/eval-$(NAME)
 
 bench: $(STAMP)
 	$(PY) bench/golden_speed.py

@@ -16,6 +16,8 @@ from . import sim_cmds  # noqa: E402
 MODULES.append(sim_cmds)
 from . import sweep_cmds  # noqa: E402
 MODULES.append(sweep_cmds)
+from . import eval_cmds  # noqa: E402
+MODULES.append(eval_cmds)
 from . import rtl_cmds  # noqa: E402
 MODULES.append(rtl_cmds)
 from . import train_cmds  # noqa: E402

@@ -7,6 +7,8 @@ LOG_INTERVAL_S seconds plus the last one.
             bar.update(1)
             bar.set_postfix_str(f"{row['pe']} {row['dataflow']}")
 
+`follow(bar)` turns a bar into the `progress(done, total)` callback of dist.executor.map_items.
+
 Both forms format the line with tqdm's own meter (`n/total [elapsed<remaining, rate]`).
 """
 from __future__ import annotations
@@ -70,3 +72,10 @@ def progress_bar(total: int | None = None, desc: str = "", unit: str = "it", fil
     if getattr(file, "isatty", lambda: False)():
         return tqdm(total=total, desc=desc, unit=unit, file=file, dynamic_ncols=True)
     return LogProgress(total, desc, unit, file, interval_s)
+
+
+def follow(bar):
+    """A `progress(done, total)` callback that moves `bar` (progress_bar's result) forward to `done`."""
+    def advance(done: int, total: int) -> None:
+        bar.update(done - bar.n)
+    return advance

@@ -2,9 +2,12 @@
 (static plan: once; dynamic plan: once per image, controller included) or a SCALE-Sim topology CSV."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from golden.controller import controller_network
+from golden.ir import Network
+from golden.model import NestedModel
 from golden.model_file import load_model
 from golden.plan import parse_plan, read_plan_file, uniform_width, widths_by_name
 from golden.session import GoldenRun
@@ -56,21 +59,35 @@ def check_plan_option(plan: str | None, spec: NestedSpec) -> int | None:
         raise ValueError(f"--plan: {e}") from None
 
 
-def simulate_golden_run(run: GoldenRun, config: ArrayConfig, energy: EnergyTable | None = None) -> list[NetworkSim]:
-    """One NetworkSim per image of a golden run. Images with identical widths share one simulation; a
-    dynamic run also simulates the controller (its two linear layers at N bits)."""
-    network = run.model.network
-    controller = run.model.controller.network if run.dynamic and run.model.controller is not None else None
-    if run.dynamic and controller is None:
-        controller = controller_network(network, run.model.spec)
+def simulated_controller(model: NestedModel, dynamic: bool) -> Network | None:
+    """The controller a dynamic run is charged for: the model's own, else the default shape for its network;
+    None for a static run."""
+    if not dynamic:
+        return None
+    if model.controller is not None:
+        return model.controller.network
+    return controller_network(model.network, model.spec)
+
+
+def simulate_widths(network: Network, widths_per_image: Sequence[Mapping[str, tuple[int, int]]],
+                    config: ArrayConfig, energy: EnergyTable | None = None,
+                    controller: Network | None = None) -> list[NetworkSim]:
+    """One NetworkSim per image, in image order; images with identical widths share one simulation."""
     cache: dict[tuple, NetworkSim] = {}
     sims = []
-    for widths in run.result.widths:
+    for widths in widths_per_image:
         key = tuple(sorted((name, tuple(int(b) for b in pair)) for name, pair in widths.items()))
         if key not in cache:
             cache[key] = simulate_network(network, config, widths, energy, controller)
         sims.append(cache[key])
     return sims
+
+
+def simulate_golden_run(run: GoldenRun, config: ArrayConfig, energy: EnergyTable | None = None) -> list[NetworkSim]:
+    """One NetworkSim per image of a golden run (simulate_widths); a dynamic run also simulates the
+    controller (its two linear layers at N bits)."""
+    return simulate_widths(run.model.network, run.result.widths, config, energy,
+                           simulated_controller(run.model, run.dynamic))
 
 
 def topology_widths(plan: str | None, topo: Topology, spec: NestedSpec) -> tuple[list[int], list[int]]:

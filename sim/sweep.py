@@ -4,7 +4,7 @@
     list of configurations (plain dicts), each validated before anything runs;
 (b) `evaluate(config) -> row`: one configuration simulated (static plans need no golden inference: widths
     come from golden.plan over the model's Network, or from sim.session.topology_widths for a topology CSV),
-    mapped over the list in worker processes;
+    mapped over the list serially or on Dask (dist/executor.py), resumable through a journal;
 (c) `sweep_files(rows, title)`: sweep.csv (SWEEP_COLUMNS) and the figures (sim/sweep_figures.py).
 """
 from __future__ import annotations
@@ -13,9 +13,12 @@ import csv
 import io
 import itertools
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
+from dist.executor import SERIAL, ExecutorOptions, Progress, map_items
+from dist.journal import Journal, file_digest, stable_key
 from golden.plan import parse_plan
+from golden.topologies import TOPOLOGIES
 
 from .energy import EnergyTable
 from .session import (check_plan_option, make_config, run_name, simulate_static, simulate_topology, static_network,
@@ -103,21 +106,36 @@ def evaluate(config: dict) -> dict:
             **{k: results[k] for k in RESULT_COLUMNS}}
 
 
-def run_sweep(configs: Sequence[dict], *, workers: int = 2, progress=None) -> list[dict]:
-    """evaluate() mapped over `configs` in `workers` processes; rows in `configs` order. `progress` (a
-    golden.progress bar or None) advances by one per finished configuration."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"--workers must be an int >= 1, got {workers!r}")
+def _evaluate_item(_context, config: dict) -> dict:
+    """dist.executor's calling convention (context, item) for evaluate()."""
+    return evaluate(config)
+
+
+def config_key(config: dict) -> str:
+    """A stable journal key of one configuration: every axis, the network (a file by its content digest) and
+    the energy table."""
+    network = config["network"]
+    identity = {**{k: v for k, v in config.items() if k != "energy"},
+                "network": network if config["source"] == "model" and network in TOPOLOGIES else file_digest(network),
+                "energy": None if config["energy"] is None else config["energy"].as_dict()}
+    return stable_key(identity)
+
+
+def sweep_journal(out: Path) -> Path:
+    """The journal of a sweep into folder `out`: `.<name>.sweep-journal.jsonl` beside it, outside the run folder
+    (golden.run_folder replaces `out` as a whole), so an interrupted sweep resumes from it."""
+    return Path(out).parent / f".{Path(out).name}.sweep-journal.jsonl"
+
+
+def run_sweep(configs: Sequence[dict], *, executor: ExecutorOptions = SERIAL, journal: Path | None = None,
+              progress: Progress | None = None) -> list[dict]:
+    """evaluate() mapped over `configs` on `executor`; rows in `configs` order whichever path ran them. With
+    `journal` (a JSON-lines file) finished configurations are recorded there and skipped by a re-run
+    (config_key). `progress(done, total)` is called as configurations finish (golden.progress.follow)."""
     if not configs:
         raise ValueError("sweep: no configurations")
-    rows = []
-    with ProcessPoolExecutor(max_workers=min(workers, len(configs))) as pool:
-        for row in pool.map(evaluate, configs, chunksize=max(1, len(configs) // (8 * workers))):
-            rows.append(row)
-            if progress is not None:
-                progress.update(1)
-                progress.set_postfix_str(f"{row['model']} {row['pe']} {row['dataflow']} {row['plan']}")
-    return rows
+    return map_items(_evaluate_item, configs, options=executor, keys=[config_key(c) for c in configs],
+                     journal=None if journal is None else Journal(journal), progress=progress)
 
 
 def sweep_csv(rows: Sequence[dict]) -> str:

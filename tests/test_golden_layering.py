@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-FORBIDDEN = {"sim", "rtl", "verify", "train", "bench", "commands", "cli"}
+FORBIDDEN = {"sim", "rtl", "verify", "train", "bench", "commands", "cli", "dist", "dask", "distributed"}
 
 
 def _imported_roots(path: Path) -> set[str]:

@@ -98,7 +98,7 @@ def test_sweep_command(tmp_path):
     topo.write_text(CSV)
     result = invoke("sweep", "--model", "tiny", "--topology", str(topo), "--pe", "4x4,8x8", "--dataflow", "os,ws",
                     "--plan", "uniform:8,uniform:4", "--pe-mode", "fixed,fused", "--dram-bytes-per-cycle", "8,16",
-                    "--out", str(tmp_path / "s"))
+                    "--workers", "1", "--out", str(tmp_path / "s"))
     assert result.exit_code == 0, result.output
     for name in ("sweep.csv", "pareto.pdf", "pareto.svg", "pareto.png", "axes.pdf", "axes.svg", "axes.png"):
         assert (tmp_path / "s" / name).is_file()
@@ -106,6 +106,7 @@ def test_sweep_command(tmp_path):
     assert len(lines) == 1 + 2 * 32 and {line.split(",")[0] for line in lines[1:]} == {"tiny", "net"}
     assert "sweep: 100% 64/64" in result.output and "\r" not in result.output  # plain lines off a terminal
     assert json.loads((tmp_path / "s" / "run.json").read_text())["command"] == "sweep"  # published as a run folder
+    assert (tmp_path / ".s.sweep-journal.jsonl").is_file()  # resumable: the journal sits beside the run folder
     bad = invoke("sweep", "--model", "tiny", "--pe", "4x4,0x8", "--out", str(tmp_path / "b"))
     assert bad.exit_code != 0 and "--pe" in bad.output
     assert invoke("sweep", "--pe", "4x4", "--out", str(tmp_path / "c")).exit_code != 0

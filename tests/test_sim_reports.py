@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from dist.executor import SERIAL
 from golden.controller import controller_network
 from golden.plan import parse_plan
 from golden.spec import DEFAULT_SPEC
@@ -131,9 +132,8 @@ def test_sweep_expand_evaluate_and_files(tmp_path):
     assert len(configs) == 2 * 2 * 2 * 2 * 2
     assert [(c["pe"], c["dataflow"], c["plan"]) for c in configs][:2] == [("4x4", "os", "uniform:8")] * 2
     lines = []
-    progress = type("P", (), {"update": lambda self, n: lines.append(n), "set_postfix_str": lambda self, t: None})()
-    rows = run_sweep(configs, workers=2, progress=progress)
-    assert len(rows) == len(configs) == len(lines)
+    rows = run_sweep(configs, executor=SERIAL, progress=lambda done, total: lines.append((done, total)))
+    assert len(rows) == len(configs) and lines[0] == (0, len(configs)) and lines[-1] == (len(configs),) * 2
     assert rows[0]["model"] == "tiny" and rows[0]["source"] == "model" and set(rows[0]) == set(SWEEP_COLUMNS)
     last = rows[-1]
     direct = simulate_static("tiny", "uniform:2", make_config("8x8", dataflow="is", pe_mode="fused", out_sram_kib=64,
