@@ -10,7 +10,8 @@ from golden.primitives import ArithmeticOverflow, view
 from golden.spec import DEFAULT_SPEC, NestedSpec
 
 S = DEFAULT_SPEC
-ROUTES = ["vnni", "dot"] if nbk.HAS_VNNI else ["dot"]
+ROUTES = list(nbk.available_routes())
+DEPTH = {"vnni": nbk.VNNI_DEPTH, "madd": nbk.MADD_DEPTH, "dot": nbk.DOT_DEPTH}
 WIDTHS = range(2, S.n_bits + 1)
 
 
@@ -59,7 +60,7 @@ def test_conv_odd_shapes(route, shape):
 def test_conv_saturation_corner_crosses_the_int32_chunk_bound(route, x_signed):
     """Operands at their largest magnitudes (x = 255 or 127, one -128 when signed; w = -128) and K longer
     than three exact int32 chunks: the true sum lies outside int32, so a missing chunk split would wrap."""
-    depth = nbk.VNNI_DEPTH if route == "vnni" else nbk.DOT_DEPTH
+    depth = DEPTH[route]
     x_lo, x_hi = (-128, 127) if x_signed else (255, 255)
     seen = (x_lo + 128, x_hi + 128) if route == "vnni" and x_signed else (x_lo, x_hi)  # vnni shifts int8
     k = 3 * nbk.chunk_length(seen, (-128, -128), depth) + 3 * depth
@@ -97,8 +98,8 @@ def test_conv_wide_operands_take_the_int64_path_exactly(route):
     x = rng.integers(-2**40, 2**40, (2, 3, 6, 5))
     w = rng.integers(-2**15, 2**15, (4, 3, 3, 3))
     expect = ref.conv2d_acc(x, w, 1, 1)
-    if route == "vnni":
-        with pytest.raises(ValueError, match="route 'vnni'"):
+    if route != "dot":
+        with pytest.raises(ValueError, match=f"route '{route}' is not exact or not available"):
             nbk.conv2d_acc(x, w, 1, 1, route=route)
     else:
         assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1, route=route), expect)
@@ -138,9 +139,40 @@ def test_x_view_checks_master_codes_like_view(impl):
         impl.conv2d_acc(x, w, 1, 1, x_view=(1, True, S))
 
 
-def test_host_with_vnni_uses_it_for_byte_operands():
-    assert nbk.pick_route((0, 255), (-128, 127)) == ("vnni" if nbk.HAS_VNNI else "dot")
-    assert nbk.pick_route((0, 256), (-128, 127)) == "dot"
+def test_routes_follow_the_compile_target():
+    """vnni for byte operands where the target has AVX-512 VNNI, else madd for int16 operands within the
+    chunk bound where it has a 256-bit int16 multiply-add, else dot."""
+    simd = "madd" if nbk.HAS_MADD else "dot"
+    assert nbk.available_routes() == tuple(r for r, ok in (("vnni", nbk.TARGET.vnni512),
+                                                           ("madd", nbk.TARGET.madd256), ("dot", True)) if ok)
+    assert nbk.pick_route((0, 255), (-128, 127)) == ("vnni" if nbk.HAS_VNNI else simd)
+    assert nbk.pick_route((0, 256), (-128, 127)) == simd
+    assert nbk.pick_route((-2**13, 0), (0, 2**14 - 1)) == simd  # 16·2^13·(2^14 - 1) < 2^31
+    assert nbk.pick_route((-2**13, 0), (0, 2**14)) == "dot"  # one 16-term step could reach 2^31
+    assert nbk.pick_route((0, 2**15), (-1, 1)) == "dot"  # x does not fit int16
+
+
+@pytest.mark.parametrize("x_sign", [-1, 1])
+def test_madd_route_at_its_operand_bound(x_sign):
+    """The largest operands the madd route takes (|x| = 2^13, |w| = 2^14 - 1: a chunk of one 16-term step)
+    over K of three chunks and more: exact, and its VPMADDWD pair sums (2·2^13·(2^14 - 1)) stay in int32."""
+    x = np.full((1, 7, 3, 3), x_sign * 2**13, np.int64)
+    w = np.full((3, 7, 3, 3), -(2**14 - 1), np.int64)
+    assert nbk.chunk_length((min(0, x_sign * 2**13), max(0, x_sign * 2**13)), (-(2**14 - 1), 0), 16) == 16
+    expect = ref.conv2d_acc(x, w, 1, 1)
+    route = "madd" if nbk.HAS_MADD else "dot"
+    assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1, route=route), expect)
+    assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1), expect)
+
+
+@pytest.mark.parametrize(("cpu", "madd256", "vnni512"), [("haswell", True, False), ("znver3", True, False),
+                                                         ("skylake-avx512", True, False),
+                                                         ("sapphirerapids", True, True), ("generic", False, False)])
+def test_cpu_probe_reads_the_capabilities_llvm_gives_a_cpu_name(cpu, madd256, vnni512):
+    """NUMBA_CPU_NAME=<cpu> NUMBA_CPU_FEATURES="" compiles with the CPU's own features: the probe asks LLVM."""
+    from golden.cpu_target import capabilities, probe_assembly
+    assert capabilities(probe_assembly(cpu, "")) == (madd256, vnni512)
+    assert capabilities(probe_assembly("sapphirerapids", "-avx512vnni")) == (True, False)
 
 
 @pytest.mark.parametrize("route", ROUTES)
