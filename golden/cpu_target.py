@@ -82,6 +82,17 @@ def capabilities(assembly: str) -> tuple[bool, bool]:
     return madd256, vnni512
 
 
+SIMD_FEATURES = ("sse4.2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vnni", "avxvnni", "amx-int8",
+                 "neon", "dotprod", "sve")  # shown by host_summary
+
+
+def host_summary() -> str:
+    """The real host: LLVM's CPU name and which of SIMD_FEATURES it has."""
+    features = llvm.get_host_cpu_features()
+    have = [f for f in SIMD_FEATURES if features.get(f)]
+    return f"{llvm.get_host_cpu_name()} (host features: {', '.join(have) or 'none of ' + ', '.join(SIMD_FEATURES)})"
+
+
 @cache
 def numba_target() -> CpuTarget:
     """The target numba's CPU codegen uses in this process (NUMBA_CPU_NAME, NUMBA_CPU_FEATURES, else the
