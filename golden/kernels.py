@@ -63,7 +63,8 @@ MADD_TILE_M = 2  # weight rows per madd micro-kernel call: 2 × 4 accumulators +
 MADD_DEPTH = 16  # int16 elements of K per 256-bit multiply-add step
 MADD_ROW_GROUP = 32  # madd row tiles per task (64 rows, as ROW_GROUP for vnni)
 DOT_DEPTH = 16  # K padding of the dot route (a vector of 16 int32 lanes)
-ROUTES = ("vnni", "madd", "dot")
+ROUTES = ("vnni", "maddubs", "madd", "dot")  # in order of preference
+MADDUBS_MAX_PRODUCT = ((1 << 15) - 1) // 4  # maddubs: max x · max|w| (4 products per int16 lane)
 PARALLEL_MIN_WORK = 1 << 18  # elements below which a kernel runs on one thread
 PARALLEL_CHUNK = 4  # prange iterations a thread takes at a time (dynamic: a descheduled worker loses little)
 MACS_PER_ELEMENT = 256  # a GEMM's work in elements: MACs / 256 (a 64 M MAC GEMM is worth two threads)
@@ -78,7 +79,7 @@ HAS_MADD = TARGET.madd256
 
 def available_routes() -> tuple[str, ...]:
     """The GEMM routes the compile target supports (dot always; module docstring)."""
-    return tuple(r for r, ok in (("vnni", HAS_VNNI), ("madd", HAS_MADD), ("dot", True)) if ok)
+    return tuple(r for r, ok in (("vnni", HAS_VNNI), ("maddubs", HAS_MADD), ("madd", HAS_MADD), ("dot", True)) if ok)
 
 
 GLIBC_M_TRIM_THRESHOLD, GLIBC_M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers (malloc.h)
@@ -136,6 +137,33 @@ def _madd16(builder, acc, x, w):
     pairs = builder.add(builder.shuffle_vector(product, product, even),
                         builder.shuffle_vector(product, product, odd))
     return builder.add(acc, pairs)
+
+
+def _x86(builder, name: str, ret: ir.Type, *args):
+    """Call the LLVM x86 intrinsic `name` (declared once per module)."""
+    fn = builder.module.globals.get(name) or ir.Function(builder.module, ir.FunctionType(ret, [a.type for a in args]),
+                                                         name)
+    return builder.call(fn, list(args))
+
+
+def _maddubs(builder, acc, x, w):
+    """x: 64 unsigned bytes, w: 64 signed bytes (two K steps of 32). VPMADDUBSW multiplies u8 by s8 and adds
+    adjacent pairs into int16 lanes (saturating); the two steps' int16 lanes are added, and VPMADDWD by ones
+    adds adjacent int16 lanes into the int32 lanes of acc: lane i of acc += Σ of the 8 products of bytes
+    {4i..4i+3} of each half. Exact when 4·max x·max|w| <= 2^15 - 1 (no int16 lane ever saturates or wraps);
+    AVX2 only."""
+    i8, i16, i32 = ir.IntType(8), ir.IntType(16), ir.IntType(32)
+    half = ir.VectorType(i8, 32)
+    pairs = ir.VectorType(i16, 16)
+
+    def part(v, start):
+        mask = ir.Constant(ir.VectorType(i32, 32), [ir.Constant(i32, start + i) for i in range(32)])
+        return builder.shuffle_vector(v, v, mask)
+
+    low = _x86(builder, "llvm.x86.avx2.pmadd.ub.sw", pairs, part(x, 0), part(w, 0))
+    high = _x86(builder, "llvm.x86.avx2.pmadd.ub.sw", pairs, part(x, 32), part(w, 32))
+    ones = ir.Constant(pairs, [ir.Constant(i16, 1)] * 16)
+    return builder.add(acc, _x86(builder, "llvm.x86.avx2.pmadd.wd", acc.type, builder.add(low, high), ones))
 
 
 def _tile_intrinsic(step_op, operand: ir.VectorType, lanes: int, tile_m: int, tile_p: int):
@@ -221,6 +249,7 @@ def _tile_intrinsic(step_op, operand: ir.VectorType, lanes: int, tile_m: int, ti
 
 _vnni_tile = _tile_intrinsic(_dpbusd, ir.VectorType(ir.IntType(32), 16), 16, TILE_M, TILE_P)
 _madd_tile = _tile_intrinsic(_madd16, ir.VectorType(ir.IntType(16), 16), 8, MADD_TILE_M, TILE_P)
+_maddubs_tile = _tile_intrinsic(_maddubs, ir.VectorType(ir.IntType(8), VNNI_DEPTH), 8, MADD_TILE_M, TILE_P)
 
 
 @nb.njit(**JIT_FLAGS)
@@ -244,6 +273,25 @@ def _gemm_vnni(wp, cols, out, k_lo, k_hi):
         for m in range(g * TILE_M * ROW_GROUP, min((g + 1) * TILE_M * ROW_GROUP, mp), TILE_M):
             _vnni_tile(wp.ctypes.data + m * kp + k_lo, kp, x_addr, kp, steps,
                        out.ctypes.data + ((b * mp + m) * pp + p) * 8, pp, 1, k_lo)
+
+
+@nb.njit(**JIT_FLAGS)
+def _gemm_maddubs(wp, cols, out, k_lo, k_hi):
+    """_gemm_vnni's contract and schedule (int8 × uint8 bytes, K steps of VNNI_DEPTH) through the AVX2
+    VPMADDUBSW micro-kernel, MADD_TILE_M weight rows per call."""
+    n_img, pp, kp = cols.shape
+    mp = wp.shape[0]
+    steps = (k_hi - k_lo) // VNNI_DEPTH
+    tiles = pp // TILE_P
+    rows = MADD_TILE_M * MADD_ROW_GROUP
+    groups = -(-mp // rows)
+    for t in nb.prange(groups * n_img * tiles):
+        g, bt = t // (n_img * tiles), t % (n_img * tiles)
+        b, p = bt // tiles, (bt % tiles) * TILE_P
+        x_addr = cols.ctypes.data + (b * pp + p) * kp + k_lo
+        for m in range(g * rows, min((g + 1) * rows, mp), MADD_TILE_M):
+            _maddubs_tile(wp.ctypes.data + m * kp + k_lo, kp, x_addr, kp, steps,
+                          out.ctypes.data + ((b * mp + m) * pp + p) * 8, pp, 1, k_lo)
 
 
 @nb.njit(**JIT_FLAGS)
@@ -397,10 +445,13 @@ def _max_abs(bounds: tuple[int, int]) -> int:
 
 def pick_route(x_bounds: tuple[int, int], w_bounds: tuple[int, int], route: str | None = None) -> str:
     """The fastest exact GEMM route for these operand bounds on the compile target: 'vnni' (target has
-    AVX-512 VNNI, x fits uint8 or int8 (shifted), w fits int8), else 'madd' (target multiplies int16 pairs
-    in one instruction, x and w fit int16 and one MADD_DEPTH step fits the int32 chunk bound), else 'dot'.
-    A requested `route` is checked against the same conditions."""
+    AVX-512 VNNI, x fits uint8 or int8 (shifted), w fits int8), else 'maddubs' (target has AVX2, x in
+    [0, 255], w in int8 and max x · max|w| <= MADDUBS_MAX_PRODUCT), else 'madd' (target multiplies int16
+    pairs in one instruction, x and w fit int16 and one MADD_DEPTH step fits the int32 chunk bound), else
+    'dot'. A requested `route` is checked against the same conditions."""
     ok = {"vnni": HAS_VNNI and _fits(w_bounds, S8_RANGE) and (_fits(x_bounds, U8_RANGE) or _fits(x_bounds, S8_RANGE)),
+          "maddubs": HAS_MADD and _fits(x_bounds, U8_RANGE) and _fits(w_bounds, S8_RANGE)
+          and x_bounds[1] * _max_abs(w_bounds) <= MADDUBS_MAX_PRODUCT,
           "madd": HAS_MADD and _fits(x_bounds, S16_RANGE) and _fits(w_bounds, S16_RANGE)
           and chunk_length(x_bounds, w_bounds, MADD_DEPTH) > 0,
           "dot": True}
@@ -416,6 +467,7 @@ def pick_route(x_bounds: tuple[int, int], w_bounds: tuple[int, int], route: str 
 
 
 _ROUTE_NEEDS = {"vnni": "AVX-512 VNNI, x in uint8 or int8 and w in int8",
+                "maddubs": "AVX2, x in uint8, w in int8 and max x · max|w| <= 8191",
                 "madd": "a 256-bit int16 multiply-add (AVX2), x and w in int16 and 16·max|x|·max|w| < 2^31"}
 
 
@@ -496,6 +548,8 @@ def _packing(route: str, x_bounds: tuple[int, int], w_bounds: tuple[int, int]):
         offset = 0 if _fits(x_bounds, U8_RANGE) else -S8_RANGE[0]  # a signed operand: x + 128 in [0, 255]
         shifted = (x_bounds[0] + offset, x_bounds[1] + offset)
         return VNNI_DEPTH, np.uint8, np.int8, offset, _gemm_vnni, chunk_length(shifted, w_bounds, VNNI_DEPTH)
+    if route == "maddubs":
+        return VNNI_DEPTH, np.uint8, np.int8, 0, _gemm_maddubs, chunk_length(x_bounds, w_bounds, VNNI_DEPTH)
     if route == "madd":
         return MADD_DEPTH, np.int16, np.int16, 0, _gemm_madd, chunk_length(x_bounds, w_bounds, MADD_DEPTH)
     chunk = chunk_length(x_bounds, w_bounds, DOT_DEPTH)
@@ -504,7 +558,13 @@ def _packing(route: str, x_bounds: tuple[int, int], w_bounds: tuple[int, int]):
     return DOT_DEPTH, np.int64, np.int64, 0, _gemm_dot64, None  # int64 partial sums: exact while |Σ| < 2^63
 
 
-_ASSUMED_BOUNDS = (U8_RANGE, S8_RANGE)  # operand bounds the first packing assumes (bytes)
+def _first_packing(route: str | None, x_view) -> tuple:
+    """The packing to try first: the requested route's, else the route pick_route would take if x were
+    anywhere in its view's range (uint8 without a view) and w anywhere in int8."""
+    x_bounds = U8_RANGE if x_view is None else x_view[2].code_range(x_view[1], x_view[0])
+    if route not in ROUTES:
+        route = pick_route(x_bounds, S8_RANGE)
+    return _packing(route, x_bounds, S8_RANGE)[:4]
 
 
 @dataclass
@@ -561,9 +621,8 @@ def _prepare(x, w, stride, padding, oh, ow, route, x_view=None) -> GemmJob | Non
     """The GemmJob of acc[b, m, p] = Σ_k W[m, k] · im2col(v(X_b))[k, p], with v the nested view given by
     x_view = (bits, signed, spec) (x are then master codes, range-checked) or the identity.
 
-    Operands are packed for the preferred route first (the requested one, else the target's fastest),
-    scanning their bounds on the way; when the bounds pick another route with another packing they are
-    packed again."""
+    Operands are packed for the likely route first (_first_packing), scanning their bounds on the way; when
+    the bounds pick another route with another packing they are packed again."""
     if x.size == 0 or w.size == 0:
         if x_view is not None:
             primitives.view(x, *x_view)
@@ -573,8 +632,7 @@ def _prepare(x, w, stride, padding, oh, ow, route, x_view=None) -> GemmJob | Non
         bits, signed, spec = x_view
         view_args = (spec.n_bits - spec.check_width(bits, "bits"), *spec.code_range(signed, bits))
     geometry = (padding, w.shape[2], w.shape[3], stride, oh, ow)
-    preferred = route if route in ROUTES else available_routes()[0]
-    packing = _packing(preferred, *_ASSUMED_BOUNDS)[:4]
+    packing = _first_packing(route, x_view)
     wp, w_bounds, row_sums, cols, q_bounds, x_bounds = _packed(x, w, *geometry, *packing, view_args)
     if x_view is not None:  # the master codes, scanned while packing: view's range check
         primitives.check_range(np.array(q_bounds), *spec.code_range(signed), what="master code")

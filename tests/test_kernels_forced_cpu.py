@@ -16,9 +16,9 @@ def forced_env(cpu: str) -> dict:
     return {**os.environ, "NUMBA_CPU_NAME": cpu, "NUMBA_CPU_FEATURES": "", "PYTHONPATH": str(ROOT)}
 
 
-@pytest.mark.parametrize(("cpu", "routes"), [("haswell", "('madd', 'dot')")])
+@pytest.mark.parametrize(("cpu", "routes"), [("haswell", "('maddubs', 'madd', 'dot')")])
 def test_route_tests_pass_under_a_forced_cpu(cpu, routes):
-    """haswell (AVX2, no AVX-512): the kernels pick the madd route, and every route test of test_kernels.py
+    """haswell (AVX2, no AVX-512): the kernels have the maddubs and madd routes, and every route test of test_kernels.py
     passes (exact equality with the numpy twins at the operand and K bounds)."""
     env = forced_env(cpu)
     probe = subprocess.run([sys.executable, "-c", "from golden import kernels; print(kernels.available_routes())"],
