@@ -45,30 +45,39 @@ def layer_operands(model, images, plan, widths: dict[str, tuple[int, int]]) -> l
     return layers
 
 
+def _best_run(job, rounds: int) -> tuple[float, float]:
+    """(best wall, best process CPU seconds) of job.run() over `rounds` runs after a warm-up."""
+    job.run()
+    best_wall = best_cpu = float("inf")
+    for _ in range(rounds):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        job.run()
+        best_wall = min(best_wall, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    return best_wall, best_cpu
+
+
 def route_rates(layers: list[LayerOperands], rounds: int) -> tuple[list[dict], dict[str, str]]:
-    """Per route (the target's routes that are exact for every layer's bounds): total MACs, best wall and
-    CPU seconds of the GEMMs summed over layers, GMAC/s both ways; and the default route of each layer."""
-    default = {}
-    for op in layers:
-        default[op.name] = kernels.prepare_conv_gemm(op.x, op.w, op.stride, op.padding).route
-    rows = []
-    for route in kernels.available_routes():
-        macs, wall, cpu, taken = 0, 0.0, 0.0, True
+    """Per route of the target, over the layers whose operand bounds it takes exactly (`layers` of them,
+    `mac_share` of the network's MACs), and for "default" (every layer through the route pick_route gives
+    it): MACs, best wall and CPU seconds of the GEMMs summed over those layers, GMAC/s both ways. Also the
+    default route of each layer."""
+    total = sum(kernels.prepare_conv_gemm(op.x, op.w, op.stride, op.padding).macs for op in layers)
+    default, rows = {}, []
+    for route in ("default", *kernels.available_routes()):
+        macs, wall, cpu, taken = 0, 0.0, 0.0, 0
         for op in layers:
             try:
-                job = kernels.prepare_conv_gemm(op.x, op.w, op.stride, op.padding, route=route)
+                job = kernels.prepare_conv_gemm(op.x, op.w, op.stride, op.padding,
+                                                route=None if route == "default" else route)
             except ValueError:  # the route is not exact (or not available) for this layer's bounds
-                taken = False
-                break
-            job.run()  # warm-up
-            best_wall = best_cpu = float("inf")
-            for _ in range(rounds):
-                start, start_cpu = time.perf_counter(), time.process_time()
-                job.run()
-                best_wall = min(best_wall, time.perf_counter() - start)
-                best_cpu = min(best_cpu, time.process_time() - start_cpu)
-            macs, wall, cpu = macs + job.macs, wall + best_wall, cpu + best_cpu
+                continue
+            if route == "default":
+                default[op.name] = job.route
+            layer_wall, layer_cpu = _best_run(job, rounds)
+            macs, wall, cpu, taken = macs + job.macs, wall + layer_wall, cpu + layer_cpu, taken + 1
         if taken:
-            rows.append({"route": route, "macs": macs, "gemm_wall_s": wall, "gemm_cpu_s": cpu,
-                         "gmac_s": macs / wall / 1e9, "gmac_per_cpu_s": macs / cpu / 1e9})
+            rows.append({"route": route, "layers": taken, "mac_share": macs / total, "macs": macs,
+                         "gemm_wall_s": wall, "gemm_cpu_s": cpu, "gmac_s": macs / wall / 1e9,
+                         "gmac_per_cpu_s": macs / cpu / 1e9})
     return rows, default

@@ -135,8 +135,9 @@ def gemm_routes(model, plan_text, plan, widths, images, rounds: int) -> list[dic
     for r in rates:
         row = {"plan": plan_text, "batch": len(images), "cpu": kernels.TARGET.name, **r}
         rows.append(row)
-        print(f"  {plan_text:<10} batch {len(images):>3}: route {r['route']:<5} {r['gmac_s']:7.1f} GMAC/s wall, "
-              f"{r['gmac_per_cpu_s']:7.1f} GMAC per CPU-second ({r['macs'] / 1e9:.2f} GMAC, GEMM only)", flush=True)
+        print(f"  {plan_text:<10} batch {len(images):>3}: route {r['route']:<8} {r['gmac_s']:7.1f} GMAC/s wall, "
+              f"{r['gmac_per_cpu_s']:7.1f} GMAC per CPU-second (GEMM only; {r['layers']} layers, "
+              f"{100 * r['mac_share']:.1f} % of {r['macs'] / r['mac_share'] / 1e9:.2f} GMAC)", flush=True)
     return rows
 
 
