@@ -9,21 +9,24 @@ Convolution as an integer GEMM (the hot path). A conv is acc[b, m, p] = Σ_k W[m
 k = (u, v, c) running over kernel rows, columns and input channels and p over output pixels. Both operands
 are packed once per call: the weights as rows W[m, :] and the input, transposed to padded NHWC, as im2col
 rows X_b[:, p]; the reduction length K is zero-padded to a multiple of the tile depth (zeros add nothing).
-Three exact routes, chosen per call from the operand bounds and the CPU numba compiles for (golden/cpu_target.py:
-NUMBA_CPU_NAME / NUMBA_CPU_FEATURES, else the host):
+Four exact routes, chosen per call from the operand bounds and the CPU numba compiles for (golden/cpu_target.py:
+NUMBA_CPU_NAME / NUMBA_CPU_FEATURES, else the host), in this order of preference (docs/performance.md):
 
 * "vnni" (CPUs with AVX-512 VNNI): VPDPBUSD multiplies unsigned bytes by signed bytes and adds each group
   of four products to an int32 lane, without saturation. Activations are unsigned views in [0, 2^b - 1]; a
   signed operand X in [-128, 127] (the network input) is shifted to X + 128 and the sum corrected exactly:
   Σ W·X = Σ W·(X + 128) - 128·Σ_k W[m, k] (padding positions, X = 0, are packed as 128 too).
+* "maddubs" (AVX2): VPMADDUBSW multiplies unsigned by signed bytes and adds pairs into int16 lanes with
+  saturation; two K steps are added in int16 and widened by VPMADDWD with ones. Taken only for x in
+  [0, 255], w in int8 with max x · max|w| <= 8191, so that an int16 lane (4 products) never saturates.
 * "madd" (CPUs with a 256-bit int16 multiply-add: AVX2's VPMADDWD, or VPDPWSSD with VNNI): int16
-  operands (any x and w in [-2^15, 2^15 - 1]), each int32 lane adds the two products of a pair of K
-  positions; written in plain LLVM IR, so that it is valid code on every target.
+  operands whose 16-term step fits the chunk bound below, each int32 lane adds the two products of a pair of
+  K positions; written in plain LLVM IR, so that it is valid code on every target.
 * "dot": LLVM-vectorised dot products on int16 operands (int32 accumulators) or int64 operands (int64
   accumulators) for any other operand range or CPU.
 
-Exactness: every int32 lane (and every VPMADDWD pair sum) holds a partial sum of products over a subset of one K-chunk, and int32
-addition is exact modulo 2^32, so a chunk's total is exact when its true value fits int32:
+Exactness: every int32 lane (and every VPMADDWD pair sum) holds a partial sum of products over a subset of
+one K-chunk, and int32 addition is exact modulo 2^32, so a chunk's total is exact when its true value fits int32:
 K_chunk · max|X| · max|W| <= 2^31 - 1. The chunk length is derived from the actual operand bounds (scanned
 while packing, padding's zero code included); chunk totals are added in int64. With 8-bit operands
 (|X| <= 255, |W| <= 128) a chunk is 65 792 terms, longer than any ResNet reduction.
