@@ -15,10 +15,18 @@ logits of every configuration are compared for equality.
 
     .venv/bin/python bench/golden_speed.py [--model resnet18] [--batches 1,32] [--plans uniform:8,uniform:4]
                                            [--threads 2] [--rounds 7] [--out out/bench/golden_speed]
+                                           [--cpu haswell]
+
+Before the images/s it prints the CPU numba compiles for (golden.kernels.TARGET) with the host's CPU name and
+SIMD features, and per plan and batch the GEMM rate of every exact route on the network's real layer operands
+and the route each layer takes by default (bench/gemm_routes.py). `--cpu NAME` reruns the whole benchmark in
+a subprocess compiled for the LLVM CPU NAME with that CPU's own features (NUMBA_CPU_NAME=NAME,
+NUMBA_CPU_FEATURES=""): e.g. haswell or znver3 (AVX2, no AVX-512), skylake-avx512 (AVX-512 without VNNI).
+onnxruntime picks its kernels from the real host and cannot be forced down.
 
 The golden side runs with golden.kernels.keep_freed_memory() (glibc keeps freed heap for reuse; onnxruntime
-has its own arena) unless --no-keep-freed-memory. Writes results.csv, results.json and speed.png under --out;
-exits 1 if any equality check fails.
+has its own arena) unless --no-keep-freed-memory. Writes results.csv, results.json and speed.png (and gemm_routes.csv /
+.json) under --out; exits 1 if any equality check fails.
 """
 from __future__ import annotations
 
@@ -26,6 +34,7 @@ import argparse
 import csv
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,8 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numba  # noqa: E402
 
+from bench.gemm_routes import layer_operands, route_rates  # noqa: E402
 from bench.ort_qlinear import build_qlinear_model, conv_integer_acc, image_to_u8, session  # noqa: E402
 from golden import kernels  # noqa: E402
+from golden.cpu_target import host_summary  # noqa: E402
 from golden.atomic import atomic_path  # noqa: E402
 from golden.inference import infer  # noqa: E402
 from golden.plan import parse_plan  # noqa: E402
@@ -112,20 +123,42 @@ def check_u8s8_corner(spec, threads: int) -> bool:
     return exact
 
 
+def gemm_routes(model, plan_text, plan, widths, images, rounds: int) -> list[dict]:
+    """Print and return the per-route GEMM rates on the network's real operands and the default routes."""
+    rates, default = route_rates(layer_operands(model, images, plan, widths), rounds)
+    taken = {}
+    for name, route in default.items():
+        taken.setdefault(route, []).append(name)
+    print(f"  {plan_text:<10} batch {len(images):>3}: default GEMM route per layer: "
+          + "; ".join(f"{route}: {', '.join(names)}" for route, names in taken.items()))
+    rows = []
+    for r in rates:
+        row = {"plan": plan_text, "batch": len(images), "cpu": kernels.TARGET.name, **r}
+        rows.append(row)
+        print(f"  {plan_text:<10} batch {len(images):>3}: route {r['route']:<8} {r['gmac_s']:7.1f} GMAC/s wall, "
+              f"{r['gmac_per_cpu_s']:7.1f} GMAC per CPU-second (GEMM only; {r['layers']} layers, "
+              f"{100 * r['mac_share']:.1f} % of {r['macs'] / r['mac_share'] / 1e9:.2f} GMAC)", flush=True)
+    return rows
+
+
 def run(args) -> int:
     numba.set_num_threads(args.threads)
     kept = kernels.keep_freed_memory() if args.keep_freed_memory else False
     print(f"golden speed: {args.model}, batches {args.batches}, plans {args.plans}, {args.threads} threads "
-          f"(GEMM route {'vnni' if kernels.HAS_VNNI else 'dot'}, glibc keeps freed memory: {kept}), "
-          f"load average {os.getloadavg()[0]:.2f}")
+          f"(glibc keeps freed memory: {kept}), load average {os.getloadavg()[0]:.2f}")
+    print(f"  compile target {kernels.TARGET.describe()}; routes {', '.join(kernels.available_routes())}")
+    print(f"  host: {host_summary()}")
     start = time.perf_counter()
-    model = synthetic_model(args.model, args.seed)
-    print(f"  synthetic model built in {time.perf_counter() - start:.1f} s")
+    model = synthetic_model(args.model, args.seed, progress=True)
+    print(f"  synthetic model ready in {time.perf_counter() - start:.1f} s")
     check_u8s8_corner(model.spec, args.threads)
-    rows, ok = [], True
+    rows, gemm_rows, ok = [], [], True
     for plan_text in args.plans:
         plan = parse_plan(plan_text, model.network, model.spec)
         widths = plan.layer_widths(model.network, model.spec)
+        for batch in args.batches:
+            images = synthetic_images(model.network, batch, args.seed, model.spec)
+            gemm_rows += gemm_routes(model, plan_text, plan, widths, images, args.rounds)
         onnx_model = build_qlinear_model(model.network, *ort_inputs(model, widths), model.spec)
         sessions = {"spin": session(onnx_model, args.threads, spinning=True),
                     "nospin": session(onnx_model, args.threads, spinning=False)}
@@ -174,6 +207,7 @@ def run(args) -> int:
     met = sum(r["numba_vs_ort"] >= TARGET_RATIO for r in rows)
     print(f"target numba/onnxruntime >= {TARGET_RATIO}x: met in {met}/{len(rows)} configurations")
     write_results(rows, Path(args.out))
+    write_table(gemm_rows, Path(args.out), "gemm_routes")
     print("equality checks:", "all passed" if ok else "FAILED")
     return 0 if ok else 1
 
@@ -189,11 +223,7 @@ def write_results(rows: list[dict], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out.mkdir(parents=True, exist_ok=True)
-    for name, write in (("results.json", lambda f: json.dump(rows, f, indent=2)),
-                        ("results.csv", lambda f: _write_csv(rows, f))):
-        with atomic_path(out / name) as tmp, open(tmp, "w", newline="") as f:
-            write(f)
+    write_table(rows, out, "results")
     labels = [f"{r['plan']}\nbatch {r['batch']}" for r in rows]
     xs = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -214,6 +244,15 @@ def write_results(rows: list[dict], out: Path) -> None:
     print(f"wrote {out}/results.csv, results.json, speed.png")
 
 
+def write_table(rows: list[dict], out: Path, stem: str) -> None:
+    """rows as out/<stem>.json and out/<stem>.csv (atomic writes)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, write in ((f"{stem}.json", lambda f: json.dump(rows, f, indent=2)),
+                        (f"{stem}.csv", lambda f: _write_csv(rows, f))):
+        with atomic_path(out / name) as tmp, open(tmp, "w", newline="") as f:
+            write(f)
+
+
 def _write_csv(rows: list[dict], f) -> None:
     writer = csv.DictWriter(f, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -232,7 +271,25 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="out/bench/golden_speed")
     parser.add_argument("--no-keep-freed-memory", dest="keep_freed_memory", action="store_false",
                         help="leave glibc's allocator defaults (see golden.kernels.keep_freed_memory)")
-    return run(parser.parse_args(argv))
+    parser.add_argument("--cpu", metavar="NAME",
+                        help="compile the kernels for this LLVM CPU name with its own features (subprocess)")
+    args = parser.parse_args(argv)
+    if args.cpu is not None:
+        return forced_cpu_run(args.cpu, sys.argv[1:] if argv is None else list(argv))
+    return run(args)
+
+
+def forced_cpu_run(cpu: str, argv: list[str]) -> int:
+    """This benchmark without --cpu in a subprocess with NUMBA_CPU_NAME=cpu, NUMBA_CPU_FEATURES="" (the CPU's
+    own features); its exit status."""
+    rest, args = [], iter(argv)
+    for arg in args:
+        if arg == "--cpu":
+            next(args, None)  # its value
+        elif not arg.startswith("--cpu="):
+            rest.append(arg)
+    env = {**os.environ, "NUMBA_CPU_NAME": cpu, "NUMBA_CPU_FEATURES": ""}
+    return subprocess.run([sys.executable, str(Path(__file__).resolve()), *rest], env=env).returncode
 
 
 if __name__ == "__main__":

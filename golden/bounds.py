@@ -40,30 +40,53 @@ def _check(where: str, what: str, lo: int, hi: int, bound_lo: int, bound_hi: int
                                  f"(b_w, b_a)={widths} exceeds [{lo}, {hi}]")
 
 
+def _weight_sums(w: np.ndarray, widths, spec: NestedSpec) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """{b_w: (P, Q)} with P[c] = Σ_k max(view_bw(w)[c, k], 0), Q[c] = Σ_k min(view_bw(w)[c, k], 0), int64.
+    Computed from one histogram of the master codes per channel, H[c, q] = #{k : w[c, k] = q}, as
+    P = H · max(view_bw(q), 0) over the 2^N codes q (one pass over w for all widths); codes outside the master
+    range go through view itself, which raises naming them."""
+    code_lo, code_hi = spec.code_range(True)
+    levels = code_hi - code_lo + 1
+    if w.size == 0 or w.min() < code_lo or w.max() > code_hi:
+        return {b: (np.maximum(v, 0).sum(axis=1), np.minimum(v, 0).sum(axis=1))
+                for b, v in ((b, view(w, b, True, spec)) for b in widths)}
+    index = np.arange(w.shape[0], dtype=np.int64)[:, None] * levels + (w.astype(np.int64) - code_lo)
+    hist = np.bincount(index.ravel(), minlength=w.shape[0] * levels).reshape(w.shape[0], levels)
+    codes = np.arange(code_lo, code_hi + 1, dtype=np.int64)
+    return {b: (hist @ np.maximum(v, 0), hist @ np.minimum(v, 0))
+            for b, v in ((b, view(codes, b, True, spec)) for b in widths)}
+
+
 def layer_x_bounds(model: NestedModel, layer: Conv) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel worst-case [lo, hi] of x = acc' + bias over every width pair of the layer, after checking
-    acc, acc' and x against ACC_BITS. Python-int object arrays (exact)."""
+    acc, acc' and x against ACC_BITS. Python-int object arrays (exact); computed in int64 when the largest
+    magnitude, Σ_k |w[c,k]| · max|a| · 2^(align shift) + max|bias|, stays below 2^62 (then no int64 step
+    can overflow), else in Python ints."""
     spec, p = model.spec, model.params(layer.name)
     lo, hi = spec.acc_range
     signed = model.tensor_signed(layer.input)
-    x_lo = np.full(layer.out_ch, 0, dtype=object)
-    x_hi = np.full(layer.out_ch, 0, dtype=object)
-    sums = {}
-    for b_w, b_a in _width_pairs(layer, spec):
-        if b_w not in sums:
-            w = view(p.weight, b_w, True, spec).reshape(layer.out_ch, -1)
-            sums[b_w] = (np.maximum(w, 0).sum(axis=1).astype(object), np.minimum(w, 0).sum(axis=1).astype(object))
-        pos, neg = sums[b_w]
+    pairs = _width_pairs(layer, spec)
+    sums = _weight_sums(p.weight.reshape(layer.out_ch, -1), sorted({b_w for b_w, _ in pairs}), spec)
+    bias = p.bias.astype(np.int64)
+    worst = max(int((pos - neg).max()) for pos, neg in sums.values()) * \
+        max(max(abs(a) for a in spec.code_range(signed, b_a)) << align_shift(b_w, b_a, spec) for b_w, b_a in pairs) \
+        + int(np.abs(bias).max(initial=0))
+    dtype = np.int64 if worst < 1 << 62 else object
+    bias = bias.astype(dtype)
+    x_lo = np.zeros(layer.out_ch, dtype=dtype)
+    x_hi = np.zeros(layer.out_ch, dtype=dtype)
+    for b_w, b_a in pairs:
+        pos, neg = (total.astype(dtype) for total in sums[b_w])
         a_lo, a_hi = spec.code_range(signed, b_a)
         acc_lo, acc_hi = pos * a_lo + neg * a_hi, pos * a_hi + neg * a_lo
-        _check(f"layer {layer.name}", "accumulator", lo, hi, min(acc_lo), max(acc_hi), (b_w, b_a))
+        _check(f"layer {layer.name}", "accumulator", lo, hi, int(acc_lo.min()), int(acc_hi.max()), (b_w, b_a))
         scale = 1 << align_shift(b_w, b_a, spec)
-        _check(f"layer {layer.name}", "acc'", lo, hi, min(acc_lo) * scale, max(acc_hi) * scale, (b_w, b_a))
-        bias = p.bias.astype(object)
+        _check(f"layer {layer.name}", "acc'", lo, hi, int(acc_lo.min()) * scale, int(acc_hi.max()) * scale,
+               (b_w, b_a))
         cur_lo, cur_hi = acc_lo * scale + bias, acc_hi * scale + bias
-        _check(f"layer {layer.name}", "acc' + bias", lo, hi, min(cur_lo), max(cur_hi), (b_w, b_a))
+        _check(f"layer {layer.name}", "acc' + bias", lo, hi, int(cur_lo.min()), int(cur_hi.max()), (b_w, b_a))
         x_lo, x_hi = np.minimum(x_lo, cur_lo), np.maximum(x_hi, cur_hi)
-    return x_lo, x_hi
+    return x_lo.astype(object), x_hi.astype(object)
 
 
 def prove_bounds(model: NestedModel) -> None:

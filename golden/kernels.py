@@ -9,17 +9,24 @@ Convolution as an integer GEMM (the hot path). A conv is acc[b, m, p] = Σ_k W[m
 k = (u, v, c) running over kernel rows, columns and input channels and p over output pixels. Both operands
 are packed once per call: the weights as rows W[m, :] and the input, transposed to padded NHWC, as im2col
 rows X_b[:, p]; the reduction length K is zero-padded to a multiple of the tile depth (zeros add nothing).
-Two exact routes:
+Four exact routes, chosen per call from the operand bounds and the CPU numba compiles for (golden/cpu_target.py:
+NUMBA_CPU_NAME / NUMBA_CPU_FEATURES, else the host), in this order of preference (docs/performance.md):
 
 * "vnni" (CPUs with AVX-512 VNNI): VPDPBUSD multiplies unsigned bytes by signed bytes and adds each group
   of four products to an int32 lane, without saturation. Activations are unsigned views in [0, 2^b - 1]; a
   signed operand X in [-128, 127] (the network input) is shifted to X + 128 and the sum corrected exactly:
   Σ W·X = Σ W·(X + 128) - 128·Σ_k W[m, k] (padding positions, X = 0, are packed as 128 too).
+* "maddubs" (AVX2): VPMADDUBSW multiplies unsigned by signed bytes and adds pairs into int16 lanes with
+  saturation; two K steps are added in int16 and widened by VPMADDWD with ones. Taken only for x in
+  [0, 255], w in int8 with max x · max|w| <= 8191, so that an int16 lane (4 products) never saturates.
+* "madd" (CPUs with a 256-bit int16 multiply-add: AVX2's VPMADDWD, or VPDPWSSD with VNNI): int16
+  operands whose 16-term step fits the chunk bound below, each int32 lane adds the two products of a pair of
+  K positions; written in plain LLVM IR, so that it is valid code on every target.
 * "dot": LLVM-vectorised dot products on int16 operands (int32 accumulators) or int64 operands (int64
   accumulators) for any other operand range or CPU.
 
-Exactness: every int32 lane holds a partial sum of products over a subset of one K-chunk, and int32
-addition is exact modulo 2^32, so a chunk's total is exact when its true value fits int32:
+Exactness: every int32 lane (and every VPMADDWD pair sum) holds a partial sum of products over a subset of
+one K-chunk, and int32 addition is exact modulo 2^32, so a chunk's total is exact when its true value fits int32:
 K_chunk · max|X| · max|W| <= 2^31 - 1. The chunk length is derived from the actual operand bounds (scanned
 while packing, padding's zero code included); chunk totals are added in int64. With 8-bit operands
 (|X| <= 255, |W| <= 128) a chunk is 65 792 terms, longer than any ResNet reduction.
@@ -30,16 +37,17 @@ import ctypes
 import os
 import threading
 import weakref
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numba as nb
 import numpy as np
-from llvmlite import binding as llvm_binding
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
 from . import kernels_ref, primitives
+from .cpu_target import numba_target
 from .kernels_ref import (check_conv_args, check_int_array, check_linear_args, check_pool_args,
                           check_shift)
 from .spec import NestedSpec
@@ -52,24 +60,29 @@ ACC32_MAX = NestedSpec.int_range(32, True)[1]
 U8_RANGE = NestedSpec.int_range(8, False)
 S8_RANGE = NestedSpec.int_range(8, True)
 S16_RANGE = NestedSpec.int_range(16, True)
-TILE_M, TILE_P = 4, 4  # register tile: weight rows × pixels per micro-kernel call
+TILE_M, TILE_P = 4, 4  # register tile of the vnni route: weight rows × pixels per micro-kernel call
 VNNI_DEPTH = 64  # bytes of K per 512-bit VPDPBUSD step
+MADD_TILE_M = 2  # weight rows per madd micro-kernel call: 2 × 4 accumulators + 6 operands fit 16 ymm registers
+MADD_DEPTH = 16  # int16 elements of K per 256-bit multiply-add step
+MADD_ROW_GROUP = 32  # madd row tiles per task (64 rows, as ROW_GROUP for vnni)
 DOT_DEPTH = 16  # K padding of the dot route (a vector of 16 int32 lanes)
-ROUTES = ("vnni", "dot")
+ROUTES = ("vnni", "maddubs", "madd", "dot")  # in order of preference
+MADDUBS_MAX_PRODUCT = ((1 << 15) - 1) // 4  # maddubs: max x · max|w| (4 products per int16 lane)
 PARALLEL_MIN_WORK = 1 << 18  # elements below which a kernel runs on one thread
 PARALLEL_CHUNK = 4  # prange iterations a thread takes at a time (dynamic: a descheduled worker loses little)
 MACS_PER_ELEMENT = 256  # a GEMM's work in elements: MACs / 256 (a 64 M MAC GEMM is worth two threads)
 ROW_GROUP = 16  # weight-row tiles per VNNI task (64 rows × K bytes stay in L2 while pixel tiles stream)
+JIT_FLAGS = {"parallel": True, "cache": True}  # every kernel: numba's threads, compiled once per CPU target
+# and kept in numba's on-disk cache (__pycache__ beside this file, or NUMBA_CACHE_DIR)
+
+TARGET = numba_target()  # the CPU numba compiles for (NUMBA_CPU_NAME / NUMBA_CPU_FEATURES or the host)
+HAS_VNNI = TARGET.vnni512
+HAS_MADD = TARGET.madd256
 
 
-def _host_has_vnni() -> bool:
-    """True when numba compiles for this host and the host has AVX-512 VNNI (VPDPBUSD on zmm)."""
-    features = llvm_binding.get_host_cpu_features()
-    return nb.config.CPU_NAME in (None, "host") and bool(features.get("avx512vnni")) and \
-        bool(features.get("avx512bw"))
-
-
-HAS_VNNI = _host_has_vnni()
+def available_routes() -> tuple[str, ...]:
+    """The GEMM routes the compile target supports (dot always; module docstring)."""
+    return tuple(r for r, ok in (("vnni", HAS_VNNI), ("maddubs", HAS_MADD), ("madd", HAS_MADD), ("dot", True)) if ok)
 
 
 GLIBC_M_TRIM_THRESHOLD, GLIBC_M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers (malloc.h)
@@ -105,85 +118,144 @@ def _parallel_if(work: int, kernel, *args):
         nb.set_num_threads(threads)
 
 
-# ---- VNNI micro-kernel ---------------------------------------------------------------------------------
-@intrinsic
-def _vnni_tile(typingctx, w_addr, ldw, x_addr, ldx, nsteps, out_addr, ld_m, ld_p, accumulate):
-    """out[r·ld_m + c·ld_p] (+)= Σ_{k < 64·nsteps} W[r·ldw + k] · X[c·ldx + k]  for r < TILE_M, c < TILE_P.
-
-    W signed bytes, X unsigned bytes, out int64; addresses are raw byte addresses. Each of the
-    TILE_M·TILE_P accumulators is a vector of 16 int32 lanes fed by VPDPBUSD (lane i adds the four products
-    of bytes 4i..4i+3); the lanes are summed once at the end, sign-extended and added to out (`accumulate`
-    nonzero: a later K-chunk) or stored (the first chunk: out need not be initialised).
-    """
-    sig = types.void(*(types.intp,) * 9)
-
-    def codegen(context, builder, signature, args):
-        w_addr, ldw, x_addr, ldx, nsteps, out_addr, ld_m, ld_p, accumulate = args
-        i64, i32 = ir.IntType(64), ir.IntType(32)
-        vec = ir.VectorType(i32, 16)
-        module = builder.module
-        dpbusd = module.globals.get("llvm.x86.avx512.vpdpbusd.512") or ir.Function(
-            module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.x86.avx512.vpdpbusd.512")
-        reduce_add = module.globals.get("llvm.vector.reduce.add.v16i32") or ir.Function(
-            module, ir.FunctionType(i32, [vec]), "llvm.vector.reduce.add.v16i32")
-        const = lambda v: ir.Constant(i64, v)  # noqa: E731
-        entry = builder.block
-        loop = builder.append_basic_block("vnni.loop")
-        done = builder.append_basic_block("vnni.done")
-        zero = ir.Constant(vec, None)
-        builder.cbranch(builder.icmp_signed(">", nsteps, const(0)), loop, done)
-
-        builder.position_at_end(loop)
-        step = builder.phi(i64)
-        accs = [[builder.phi(vec) for _ in range(TILE_P)] for _ in range(TILE_M)]
-        offset = builder.mul(step, const(VNNI_DEPTH))
-
-        def load(base, ld, row):
-            ptr = builder.inttoptr(builder.add(builder.add(base, builder.mul(ld, const(row))), offset),
-                                   vec.as_pointer())
-            value = builder.load(ptr)
-            value.align = 1
-            return value
-
-        wv = [load(w_addr, ldw, r) for r in range(TILE_M)]
-        xv = [load(x_addr, ldx, c) for c in range(TILE_P)]
-        new = [[builder.call(dpbusd, [accs[r][c], xv[c], wv[r]]) for c in range(TILE_P)] for r in range(TILE_M)]
-        next_step = builder.add(step, const(1))
-        body_end = builder.block
-        builder.cbranch(builder.icmp_signed("<", next_step, nsteps), loop, done)
-        step.add_incoming(const(0), entry)
-        step.add_incoming(next_step, body_end)
-        for r in range(TILE_M):
-            for c in range(TILE_P):
-                accs[r][c].add_incoming(zero, entry)
-                accs[r][c].add_incoming(new[r][c], body_end)
-
-        builder.position_at_end(done)
-        finals = []
-        for r in range(TILE_M):
-            for c in range(TILE_P):
-                phi = builder.phi(vec)
-                phi.add_incoming(zero, entry)
-                phi.add_incoming(new[r][c], body_end)
-                finals.append((r, c, phi))
-        totals = []
-        for r, c, phi in finals:
-            index = builder.add(builder.mul(ld_m, const(r)), builder.mul(ld_p, const(c)))
-            ptr = builder.inttoptr(builder.add(out_addr, builder.mul(index, const(8))), i64.as_pointer())
-            totals.append((ptr, builder.sext(builder.call(reduce_add, [phi]), i64)))
-        with builder.if_else(builder.icmp_signed("!=", accumulate, const(0))) as (add_to_out, store_to_out):
-            with add_to_out:
-                for ptr, total in totals:
-                    builder.store(builder.add(builder.load(ptr), total), ptr)
-            with store_to_out:
-                for ptr, total in totals:
-                    builder.store(total, ptr)
-        return context.get_dummy_value()
-
-    return sig, codegen
+# ---- SIMD micro-kernels ----------------------------------------------------------------------------------
+def _dpbusd(builder, acc, x, w):
+    """VPDPBUSD: lane i of acc += Σ_{j<4} u8(x[4i+j]) · s8(w[4i+j]) (no saturation; AVX-512 VNNI only)."""
+    vec = acc.type
+    fn = builder.module.globals.get("llvm.x86.avx512.vpdpbusd.512") or ir.Function(
+        builder.module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.x86.avx512.vpdpbusd.512")
+    return builder.call(fn, [acc, x, w])
 
 
-@nb.njit(parallel=True, cache=True)
+def _madd16(builder, acc, x, w):
+    """lane i of acc += x[2i]·w[2i] + x[2i+1]·w[2i+1] on int16 operands, in plain LLVM IR (sext, mul, add of
+    the even and odd products): LLVM emits one VPMADDWD + VPADDD on AVX2 (VPDPWSSD with VNNI) and valid code
+    on every other target. int32 arithmetic wraps like the instructions do (exact under the chunk bound)."""
+    lanes = acc.type.count
+    wide = ir.VectorType(ir.IntType(32), 2 * lanes)
+    product = builder.mul(builder.sext(x, wide), builder.sext(w, wide))
+    i32 = ir.IntType(32)
+    even = ir.Constant(ir.VectorType(i32, lanes), [ir.Constant(i32, 2 * i) for i in range(lanes)])
+    odd = ir.Constant(ir.VectorType(i32, lanes), [ir.Constant(i32, 2 * i + 1) for i in range(lanes)])
+    pairs = builder.add(builder.shuffle_vector(product, product, even),
+                        builder.shuffle_vector(product, product, odd))
+    return builder.add(acc, pairs)
+
+
+def _x86(builder, name: str, ret: ir.Type, *args):
+    """Call the LLVM x86 intrinsic `name` (declared once per module)."""
+    fn = builder.module.globals.get(name) or ir.Function(builder.module, ir.FunctionType(ret, [a.type for a in args]),
+                                                         name)
+    return builder.call(fn, list(args))
+
+
+def _maddubs(builder, acc, x, w):
+    """x: 64 unsigned bytes, w: 64 signed bytes (two K steps of 32). VPMADDUBSW multiplies u8 by s8 and adds
+    adjacent pairs into int16 lanes (saturating); the two steps' int16 lanes are added, and VPMADDWD by ones
+    adds adjacent int16 lanes into the int32 lanes of acc: lane i of acc += Σ of the 8 products of bytes
+    {4i..4i+3} of each half. Exact when 4·max x·max|w| <= 2^15 - 1 (no int16 lane ever saturates or wraps);
+    AVX2 only."""
+    i8, i16, i32 = ir.IntType(8), ir.IntType(16), ir.IntType(32)
+    half = ir.VectorType(i8, 32)
+    pairs = ir.VectorType(i16, 16)
+
+    def part(v, start):
+        mask = ir.Constant(ir.VectorType(i32, 32), [ir.Constant(i32, start + i) for i in range(32)])
+        return builder.shuffle_vector(v, v, mask)
+
+    low = _x86(builder, "llvm.x86.avx2.pmadd.ub.sw", pairs, part(x, 0), part(w, 0))
+    high = _x86(builder, "llvm.x86.avx2.pmadd.ub.sw", pairs, part(x, 32), part(w, 32))
+    ones = ir.Constant(pairs, [ir.Constant(i16, 1)] * 16)
+    return builder.add(acc, _x86(builder, "llvm.x86.avx2.pmadd.wd", acc.type, builder.add(low, high), ones))
+
+
+def _tile_intrinsic(step_op, operand: ir.VectorType, lanes: int, tile_m: int, tile_p: int):
+    """A numba intrinsic tile(w_addr, ldw, x_addr, ldx, nsteps, out_addr, ld_m, ld_p, accumulate):
+
+        out[r·ld_m + c·ld_p] (+)= Σ_{k < nsteps·depth} W[r·ldw + k] · X[c·ldx + k]   for r < tile_m, c < tile_p
+
+    with depth = the operand vector's bytes / element size; addresses and ldw, ldx are in bytes, out is int64.
+    Each of the tile_m·tile_p accumulators is a vector of `lanes` int32 lanes updated by
+    step_op(builder, acc, x_vector, w_vector) once per step; the lanes are summed once at the end,
+    sign-extended and added to out (`accumulate` nonzero: a later K-chunk) or stored (the first chunk: out need
+    not be initialised)."""
+    step_bytes = operand.count * operand.element.width // 8
+
+    def tile(typingctx, w_addr, ldw, x_addr, ldx, nsteps, out_addr, ld_m, ld_p, accumulate):
+        sig = types.void(*(types.intp,) * 9)
+
+        def codegen(context, builder, signature, args):
+            w_addr, ldw, x_addr, ldx, nsteps, out_addr, ld_m, ld_p, accumulate = args
+            i64, i32 = ir.IntType(64), ir.IntType(32)
+            vec = ir.VectorType(i32, lanes)
+            reduce_name = f"llvm.vector.reduce.add.v{lanes}i32"
+            reduce_add = builder.module.globals.get(reduce_name) or ir.Function(
+                builder.module, ir.FunctionType(i32, [vec]), reduce_name)
+            const = lambda v: ir.Constant(i64, v)  # noqa: E731
+            entry = builder.block
+            loop = builder.append_basic_block("tile.loop")
+            done = builder.append_basic_block("tile.done")
+            zero = ir.Constant(vec, None)
+            builder.cbranch(builder.icmp_signed(">", nsteps, const(0)), loop, done)
+
+            builder.position_at_end(loop)
+            step = builder.phi(i64)
+            accs = [[builder.phi(vec) for _ in range(tile_p)] for _ in range(tile_m)]
+            offset = builder.mul(step, const(step_bytes))
+
+            def load(base, ld, row):
+                ptr = builder.inttoptr(builder.add(builder.add(base, builder.mul(ld, const(row))), offset),
+                                       operand.as_pointer())
+                value = builder.load(ptr)
+                value.align = 1
+                return value
+
+            wv = [load(w_addr, ldw, r) for r in range(tile_m)]
+            xv = [load(x_addr, ldx, c) for c in range(tile_p)]
+            new = [[step_op(builder, accs[r][c], xv[c], wv[r]) for c in range(tile_p)] for r in range(tile_m)]
+            next_step = builder.add(step, const(1))
+            body_end = builder.block
+            builder.cbranch(builder.icmp_signed("<", next_step, nsteps), loop, done)
+            step.add_incoming(const(0), entry)
+            step.add_incoming(next_step, body_end)
+            for r in range(tile_m):
+                for c in range(tile_p):
+                    accs[r][c].add_incoming(zero, entry)
+                    accs[r][c].add_incoming(new[r][c], body_end)
+
+            builder.position_at_end(done)
+            finals = []
+            for r in range(tile_m):
+                for c in range(tile_p):
+                    phi = builder.phi(vec)
+                    phi.add_incoming(zero, entry)
+                    phi.add_incoming(new[r][c], body_end)
+                    finals.append((r, c, phi))
+            totals = []
+            for r, c, phi in finals:
+                index = builder.add(builder.mul(ld_m, const(r)), builder.mul(ld_p, const(c)))
+                ptr = builder.inttoptr(builder.add(out_addr, builder.mul(index, const(8))), i64.as_pointer())
+                totals.append((ptr, builder.sext(builder.call(reduce_add, [phi]), i64)))
+            with builder.if_else(builder.icmp_signed("!=", accumulate, const(0))) as (add_to_out, store_to_out):
+                with add_to_out:
+                    for ptr, total in totals:
+                        builder.store(builder.add(builder.load(ptr), total), ptr)
+                with store_to_out:
+                    for ptr, total in totals:
+                        builder.store(total, ptr)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return intrinsic(tile)
+
+
+_vnni_tile = _tile_intrinsic(_dpbusd, ir.VectorType(ir.IntType(32), 16), 16, TILE_M, TILE_P)
+_madd_tile = _tile_intrinsic(_madd16, ir.VectorType(ir.IntType(16), 16), 8, MADD_TILE_M, TILE_P)
+_maddubs_tile = _tile_intrinsic(_maddubs, ir.VectorType(ir.IntType(8), VNNI_DEPTH), 8, MADD_TILE_M, TILE_P)
+
+
+@nb.njit(**JIT_FLAGS)
 def _gemm_vnni(wp, cols, out, k_lo, k_hi):
     """out[b, m, p] (+)= Σ_{k_lo <= k < k_hi} wp[m, k] · cols[b, p, k]   (int8 × uint8, int64 out; stored
     when k_lo = 0, added for later K-chunks).
@@ -206,13 +278,54 @@ def _gemm_vnni(wp, cols, out, k_lo, k_hi):
                        out.ctypes.data + ((b * mp + m) * pp + p) * 8, pp, 1, k_lo)
 
 
+@nb.njit(**JIT_FLAGS)
+def _gemm_maddubs(wp, cols, out, k_lo, k_hi):
+    """_gemm_vnni's contract and schedule (int8 × uint8 bytes, K steps of VNNI_DEPTH) through the AVX2
+    VPMADDUBSW micro-kernel, MADD_TILE_M weight rows per call."""
+    n_img, pp, kp = cols.shape
+    mp = wp.shape[0]
+    steps = (k_hi - k_lo) // VNNI_DEPTH
+    tiles = pp // TILE_P
+    rows = MADD_TILE_M * MADD_ROW_GROUP
+    groups = -(-mp // rows)
+    for t in nb.prange(groups * n_img * tiles):
+        g, bt = t // (n_img * tiles), t % (n_img * tiles)
+        b, p = bt // tiles, (bt % tiles) * TILE_P
+        x_addr = cols.ctypes.data + (b * pp + p) * kp + k_lo
+        for m in range(g * rows, min((g + 1) * rows, mp), MADD_TILE_M):
+            _maddubs_tile(wp.ctypes.data + m * kp + k_lo, kp, x_addr, kp, steps,
+                          out.ctypes.data + ((b * mp + m) * pp + p) * 8, pp, 1, k_lo)
+
+
+@nb.njit(**JIT_FLAGS)
+def _gemm_madd(wp, cols, out, k_lo, k_hi):
+    """out[b, m, p] (+)= Σ_{k_lo <= k < k_hi} wp[m, k] · cols[b, p, k]   (int16 × int16, int64 out; stored when
+    k_lo = 0, added for later K-chunks).
+
+    wp (Mp, Kp) int16, cols (B, Pp, Kp) int16, out (B, Mp, Pp) int64; Mp, Pp multiples of the tile, k_lo, k_hi
+    multiples of MADD_DEPTH. Tasks are (row group, pixel tile) pairs as in _gemm_vnni."""
+    n_img, pp, kp = cols.shape
+    mp = wp.shape[0]
+    steps = (k_hi - k_lo) // MADD_DEPTH
+    tiles = pp // TILE_P
+    rows = MADD_TILE_M * MADD_ROW_GROUP
+    groups = -(-mp // rows)
+    for t in nb.prange(groups * n_img * tiles):
+        g, bt = t // (n_img * tiles), t % (n_img * tiles)
+        b, p = bt // tiles, (bt % tiles) * TILE_P
+        x_addr = cols.ctypes.data + ((b * pp + p) * kp + k_lo) * 2
+        for m in range(g * rows, min((g + 1) * rows, mp), MADD_TILE_M):
+            _madd_tile(wp.ctypes.data + (m * kp + k_lo) * 2, kp * 2, x_addr, kp * 2, steps,
+                       out.ctypes.data + ((b * mp + m) * pp + p) * 8, pp, 1, k_lo)
+
+
 # ---- dot route (LLVM vectorises the k loops) -------------------------------------------------------------
 def _make_gemm_dot(acc):
     """out[b, m, p] += Σ_{k_lo <= k < k_hi} wp[m, k] · cols[b, p, k] with `acc` (int32 or int64) partial
     sums: a TILE_M × TILE_P tile of dot products per inner loop, products truncated to `acc` (exact when the
     chunk bound of the module docstring holds)."""
 
-    @nb.njit(parallel=True)
+    @nb.njit(**JIT_FLAGS)
     def gemm(wp, cols, out, k_lo, k_hi):
         n_img, pp, kp = cols.shape
         mp = wp.shape[0]
@@ -250,7 +363,7 @@ _gemm_dot64 = _make_gemm_dot(nb.int64)
 
 
 # ---- packing ---------------------------------------------------------------------------------------------
-@nb.njit(parallel=True, cache=True)
+@nb.njit(**JIT_FLAGS)
 def _to_nhwc(x, k, lo_b, hi_b, offset, pad, out):
     """out[b, h + pad, w + pad, c] = v(x[b, c, h, w]) + offset, border = offset (a zero code, shifted), with
     v(q) = q for k = 0 and v(q) = clip((q + 2^(k-1)) >> k, lo_b, hi_b) for k > 0 (the nested view).
@@ -281,7 +394,7 @@ def _to_nhwc(x, k, lo_b, hi_b, offset, pad, out):
     return bounds[:, 0].min(), bounds[:, 1].max(), bounds[:, 2].min(), bounds[:, 3].max()
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(**JIT_FLAGS)
 def _im2col(xp, kh, kw, stride, oh, ow, cols):
     """cols[b, i·OW + j, (u·kw + v)·C + c] = xp[b, i·stride + u, j·stride + v, c]  (xp padded NHWC),
     the K tail zero; the pixel tail rows (i·OW + j >= OH·OW) are left to the caller."""
@@ -302,7 +415,7 @@ def _im2col(xp, kh, kw, stride, oh, ow, cols):
                 row[k] = 0
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(**JIT_FLAGS)
 def _pack_weights(w, out):
     """out[m, (u·kw + v)·C + c] = w[m, c, u, v]; returns (min, max) of w and the row sums Σ_k w[m, k]."""
     mm, ch, kh, kw = w.shape
@@ -334,18 +447,31 @@ def _max_abs(bounds: tuple[int, int]) -> int:
 
 
 def pick_route(x_bounds: tuple[int, int], w_bounds: tuple[int, int], route: str | None = None) -> str:
-    """'vnni' when the host has it, x fits uint8 or int8 (shifted) and w fits int8; else 'dot'.
-    A requested `route` is checked against the same conditions."""
-    vnni_ok = (HAS_VNNI and _fits(w_bounds, S8_RANGE)
-               and (_fits(x_bounds, U8_RANGE) or _fits(x_bounds, S8_RANGE)))
+    """The fastest exact GEMM route for these operand bounds on the compile target: 'vnni' (target has
+    AVX-512 VNNI, x fits uint8 or int8 (shifted), w fits int8), else 'maddubs' (target has AVX2, x in
+    [0, 255], w in int8 and max x · max|w| <= MADDUBS_MAX_PRODUCT), else 'madd' (target multiplies int16
+    pairs in one instruction, x and w fit int16 and one MADD_DEPTH step fits the int32 chunk bound), else
+    'dot'. A requested `route` is checked against the same conditions."""
+    ok = {"vnni": HAS_VNNI and _fits(w_bounds, S8_RANGE) and (_fits(x_bounds, U8_RANGE) or _fits(x_bounds, S8_RANGE)),
+          "maddubs": HAS_MADD and _fits(x_bounds, U8_RANGE) and _fits(w_bounds, S8_RANGE)
+          and x_bounds[1] * _max_abs(w_bounds) <= MADDUBS_MAX_PRODUCT,
+          "madd": HAS_MADD and _fits(x_bounds, S16_RANGE) and _fits(w_bounds, S16_RANGE)
+          and chunk_length(x_bounds, w_bounds, MADD_DEPTH) > 0,
+          "dot": True}
     if route is None:
-        return "vnni" if vnni_ok else "dot"
+        return next(r for r in ROUTES if ok[r])
     if route not in ROUTES:
         raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
-    if route == "vnni" and not vnni_ok:
-        raise ValueError(f"route 'vnni' needs AVX-512 VNNI (host has it: {HAS_VNNI}), x in uint8 or int8 "
-                         f"(x bounds {x_bounds}) and w in int8 (w bounds {w_bounds})")
+    if not ok[route]:
+        raise ValueError(f"route {route!r} is not exact or not available here: it needs "
+                         f"{_ROUTE_NEEDS[route]} (target {TARGET.describe()}; x bounds {x_bounds}, "
+                         f"w bounds {w_bounds})")
     return route
+
+
+_ROUTE_NEEDS = {"vnni": "AVX-512 VNNI, x in uint8 or int8 and w in int8",
+                "maddubs": "AVX2, x in uint8, w in int8 and max x · max|w| <= 8191",
+                "madd": "a 256-bit int16 multiply-add (AVX2), x and w in int16 and 16·max|x|·max|w| < 2^31"}
 
 
 def chunk_length(x_bounds: tuple[int, int], w_bounds: tuple[int, int], depth: int) -> int:
@@ -418,57 +544,118 @@ def _packed(x, w, padding, kh, kw, stride, oh, ow, depth, x_dtype, w_dtype, offs
     return wp, w_bounds, row_sums, cols, (int(x_lo), int(x_hi)), (int(v_lo), int(v_hi))
 
 
-def _conv_gemm(x, w, stride, padding, oh, ow, route, x_view=None):
-    """acc[b, m, p] = Σ_k W[m, k] · im2col(v(X_b))[k, p] as int64 (B, M, OH, OW) through `route`, with v the
-    nested view given by x_view = (bits, signed, spec) (x are then master codes, range-checked) or the
-    identity.
+def _packing(route: str, x_bounds: tuple[int, int], w_bounds: tuple[int, int]):
+    """(K depth, x dtype, w dtype, x offset, GEMM kernel, K-chunk length or None for all of K) of `route`
+    for operands with these bounds (module docstring)."""
+    if route == "vnni":
+        offset = 0 if _fits(x_bounds, U8_RANGE) else -S8_RANGE[0]  # a signed operand: x + 128 in [0, 255]
+        shifted = (x_bounds[0] + offset, x_bounds[1] + offset)
+        return VNNI_DEPTH, np.uint8, np.int8, offset, _gemm_vnni, chunk_length(shifted, w_bounds, VNNI_DEPTH)
+    if route == "maddubs":
+        return VNNI_DEPTH, np.uint8, np.int8, 0, _gemm_maddubs, chunk_length(x_bounds, w_bounds, VNNI_DEPTH)
+    if route == "madd":
+        return MADD_DEPTH, np.int16, np.int16, 0, _gemm_madd, chunk_length(x_bounds, w_bounds, MADD_DEPTH)
+    chunk = chunk_length(x_bounds, w_bounds, DOT_DEPTH)
+    if chunk and _fits(x_bounds, S16_RANGE) and _fits(w_bounds, S16_RANGE):
+        return DOT_DEPTH, np.int16, np.int16, 0, _gemm_dot32, chunk
+    return DOT_DEPTH, np.int64, np.int64, 0, _gemm_dot64, None  # int64 partial sums: exact while |Σ| < 2^63
 
-    Operands are packed for the VNNI route first (bytes), scanning their bounds on the way; when the bounds
-    rule that route out (or `route` asks for 'dot') they are packed again for the dot route."""
-    n_img, mm = x.shape[0], w.shape[0]
+
+def _first_packing(route: str | None, x_view) -> tuple:
+    """The packing to try first: the requested route's, else the route pick_route would take if x were
+    anywhere in its view's range (uint8 without a view) and w anywhere in int8."""
+    x_bounds = U8_RANGE if x_view is None else x_view[2].code_range(x_view[1], x_view[0])
+    if route not in ROUTES:
+        route = pick_route(x_bounds, S8_RANGE)
+    return _packing(route, x_bounds, S8_RANGE)[:4]
+
+
+@dataclass
+class GemmJob:
+    """One conv's GEMM with its operands packed: acc[b, m, p] = Σ_k wp[m, k] · cols[b, p, k] - offset·Σ_k wp[m, k]
+    through `route` in K-chunks of `chunk` terms (run), then cut to (B, M, OH, OW) (result); K = `k` before
+padding. `cols` lives in
+    per-thread scratch memory: run the job before packing another one on the same thread."""
+
+    route: str
+    gemm: object
+    wp: np.ndarray
+    cols: np.ndarray
+    chunk: int
+    offset: int
+    row_sums: np.ndarray
+    shape: tuple[int, int, int, int]
+    k: int
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of the unpadded GEMM: B·M·OH·OW·K."""
+        n_img, mm, oh, ow = self.shape
+        return n_img * mm * oh * ow * self.k
+
+    def run(self) -> np.ndarray:
+        """The GEMM (int64 (B, Mp, Pp)); the SIMD routes store their first K-chunk, the dot route adds every
+        chunk to zeros."""
+        kp, pp = self.wp.shape[1], self.cols.shape[1]
+        alloc = np.zeros if self.route == "dot" else np.empty
+        out = alloc((self.cols.shape[0], self.wp.shape[0], pp), np.int64)
+        for k_lo in range(0, kp, self.chunk):
+            work = out.size * min(self.chunk, kp - k_lo) // MACS_PER_ELEMENT
+            _parallel_if(work, self.gemm, self.wp, self.cols, out, k_lo, min(k_lo + self.chunk, kp))
+        return out
+
+    def result(self, out: np.ndarray) -> np.ndarray:
+        """run()'s output cut to the accumulator acc (B, M, OH, OW), the signed-input offset corrected."""
+        n_img, mm, oh, ow = self.shape
+        acc = out[:, :mm, :oh * ow]
+        if self.offset:
+            acc -= self.offset * self.row_sums[None, :, None]
+        return np.ascontiguousarray(acc).reshape(n_img, mm, oh, ow)
+
+
+def prepare_conv_gemm(x, w, stride: int, padding: int, x_view=None, route: str | None = None) -> GemmJob | None:
+    """conv2d_acc's operands checked, viewed and packed for `route` (default: the fastest exact one for their
+    bounds, pick_route): acc = job.result(job.run()); None when x or w is empty (acc is all zero)."""
+    x, w, stride, padding, (oh, ow) = check_conv_args(x, w, stride, padding)
+    return _prepare(x, w, stride, padding, oh, ow, route, x_view)
+
+
+def _prepare(x, w, stride, padding, oh, ow, route, x_view=None) -> GemmJob | None:
+    """The GemmJob of acc[b, m, p] = Σ_k W[m, k] · im2col(v(X_b))[k, p], with v the nested view given by
+    x_view = (bits, signed, spec) (x are then master codes, range-checked) or the identity.
+
+    Operands are packed for the likely route first (_first_packing), scanning their bounds on the way; when
+    the bounds pick another route with another packing they are packed again."""
     if x.size == 0 or w.size == 0:
         if x_view is not None:
             primitives.view(x, *x_view)
-        return np.zeros((n_img, mm, oh, ow), np.int64)
+        return None
     view_args = (0, 0, 0)
     if x_view is not None:
         bits, signed, spec = x_view
         view_args = (spec.n_bits - spec.check_width(bits, "bits"), *spec.code_range(signed, bits))
     geometry = (padding, w.shape[2], w.shape[3], stride, oh, ow)
-    offset = 0
-    wp, w_bounds, row_sums, cols, q_bounds, x_bounds = _packed(x, w, *geometry, VNNI_DEPTH, np.uint8, np.int8, 0,
-                                                               view_args)
+    packing = _first_packing(route, x_view)
+    wp, w_bounds, row_sums, cols, q_bounds, x_bounds = _packed(x, w, *geometry, *packing, view_args)
     if x_view is not None:  # the master codes, scanned while packing: view's range check
         primitives.check_range(np.array(q_bounds), *spec.code_range(signed), what="master code")
     # the packed operand also holds the zero code (padding, packed as `offset` like every x): an all-negative
     # signed input shifted by 128 would otherwise bound the chunk below the 128 its padding carries
     x_bounds = (min(x_bounds[0], 0), max(x_bounds[1], 0))
     route = pick_route(x_bounds, w_bounds, route)
-    if route == "vnni":
-        if not _fits(x_bounds, U8_RANGE):  # a signed operand: x + 128 in [0, 255]
-            offset = -S8_RANGE[0]
-            wp, _, row_sums, cols, _, _ = _packed(x, w, *geometry, VNNI_DEPTH, np.uint8, np.int8, offset, view_args)
-        gemm = _gemm_vnni
-        chunk = chunk_length((x_bounds[0] + offset, x_bounds[1] + offset), w_bounds, VNNI_DEPTH)
-    else:
-        chunk = chunk_length(x_bounds, w_bounds, DOT_DEPTH)
-        if chunk and _fits(x_bounds, S16_RANGE) and _fits(w_bounds, S16_RANGE):
-            dtype, gemm = np.int16, _gemm_dot32
-        else:  # int64 partial sums: exact while |Σ| < 2^63
-            dtype, gemm = np.int64, _gemm_dot64
-        wp, _, row_sums, cols, _, _ = _packed(x, w, *geometry, DOT_DEPTH, dtype, dtype, 0, view_args)
-        if gemm is _gemm_dot64:
-            chunk = wp.shape[1]
-    kp, pp = wp.shape[1], cols.shape[1]
-    # the VNNI route stores its first K-chunk; the dot route adds every chunk to zeros
-    out = (np.empty if gemm is _gemm_vnni else np.zeros)((n_img, wp.shape[0], pp), np.int64)
-    for k_lo in range(0, kp, chunk):
-        work = out.size * min(chunk, kp - k_lo) // MACS_PER_ELEMENT
-        _parallel_if(work, gemm, wp, cols, out, k_lo, min(k_lo + chunk, kp))
-    acc = out[:, :mm, :oh * ow]
-    if offset:
-        acc -= offset * row_sums[None, :, None]
-    return np.ascontiguousarray(acc).reshape(n_img, mm, oh, ow)
+    depth, x_dtype, w_dtype, offset, gemm, chunk = _packing(route, x_bounds, w_bounds)
+    if (depth, x_dtype, w_dtype, offset) != packing:
+        wp, _, row_sums, cols, _, _ = _packed(x, w, *geometry, depth, x_dtype, w_dtype, offset, view_args)
+    return GemmJob(route, gemm, wp, cols, chunk or wp.shape[1], offset, row_sums, (x.shape[0], w.shape[0], oh, ow),
+                   w.shape[1] * w.shape[2] * w.shape[3])
+
+
+def _conv_gemm(x, w, stride, padding, oh, ow, route, x_view=None):
+    """acc (B, M, OH, OW) int64 through `route` (see _prepare)."""
+    job = _prepare(x, w, stride, padding, oh, ow, route, x_view)
+    if job is None:
+        return np.zeros((x.shape[0], w.shape[0], oh, ow), np.int64)
+    return job.result(job.run())
 
 
 # ---- public kernels --------------------------------------------------------------------------------------
@@ -495,7 +682,7 @@ def linear_acc(x, w, x_view=None, route: str | None = None) -> np.ndarray:
     return acc.reshape(n, w.shape[0])
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(**JIT_FLAGS)
 def _align_bias(acc, shift, bias, out):
     """acc, out (B, M, inner): out = (acc << shift) + bias[m]; returns the (3, 2) bounds of acc, acc', out."""
     n_img, ch, inner = acc.shape
@@ -542,7 +729,7 @@ def align_bias(acc, shift: int, bias) -> tuple[np.ndarray, np.ndarray]:
     return out.reshape(acc.shape), bounds
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(**JIT_FLAGS)
 def _conv_output(acc, shift, bias, m, s, lo, hi, r, m_r, has_r, out):
     """acc, r, out (B, M, inner), bias, m, m_r (M,): out = clamp(u, lo, hi) with
     u = (((acc << shift) + bias[c])·m[c] + r·m_r[c] + 2^(s-1)) >> s. Returns ((3, 2) bounds of acc, acc',
@@ -609,7 +796,7 @@ def conv_output(acc, shift: int, bias, m, s: int, lo: int, hi: int, r=None, m_r=
     return out.reshape(acc.shape), bounds, int(below), int(above)
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(**JIT_FLAGS)
 def _maxpool(x, kernel, stride, padding, out):
     n_img, ch, hh, ww = x.shape
     _, _, oh, ow = out.shape
@@ -638,7 +825,7 @@ def maxpool2d(x, kernel: int, stride: int, padding: int) -> np.ndarray:
     return out
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(**JIT_FLAGS)
 def _gap_sum(x, out):
     n_img, ch = out.shape
     for t in nb.prange(n_img * ch):
@@ -657,7 +844,7 @@ def gap_sum(x) -> np.ndarray:
     return out
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(**JIT_FLAGS)
 def _view(flat, k, lo, hi, out):
     """out = clip((q + 2^(k-1)) >> k, lo, hi) for k > 0, out = q for k = 0; returns (min, max) of q for the
     master-code range check."""
@@ -676,7 +863,7 @@ def _view(flat, k, lo, hi, out):
     return lows.min(), highs.max()
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(**JIT_FLAGS)
 def _bounds(flat):
     """(min, max) of a non-empty 1-D integer array."""
     n = flat.size
@@ -711,7 +898,7 @@ def view(q, bits: int, signed: bool, spec: NestedSpec) -> np.ndarray:
     return out
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(**JIT_FLAGS)
 def _requant(x, m, s, lo, hi, r, m_r, bias, out):
     """x, out (rows, C, inner); m (C,); r (rows, C, inner) or (1, 1, 1) (then only `bias` carries r·m_r):
     out = clamp((x·m + r·m_r + bias + 2^(s-1)) >> s, lo, hi). Returns #{unclamped value outside [lo, hi]}."""

@@ -47,7 +47,7 @@ class LogProgress:
         if time.monotonic() - self.last >= self.interval_s:
             self._emit()
 
-    def set_postfix_str(self, text: str) -> None:
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None:
         self.postfix = text
 
     def set_description(self, desc: str) -> None:
@@ -66,8 +66,11 @@ class LogProgress:
 
 
 def progress_bar(total: int | None = None, desc: str = "", unit: str = "it", file: TextIO | None = None,
-                 interval_s: float = LOG_INTERVAL_S):
-    """A tqdm bar on a terminal, else a LogProgress writing plain lines to `file` (stderr by default)."""
+                 interval_s: float = LOG_INTERVAL_S, enabled: bool = True):
+    """A tqdm bar on a terminal, else a LogProgress writing plain lines to `file` (stderr by default); a silent
+    bar when not `enabled`."""
+    if not enabled:
+        return tqdm(total=total, disable=True)
     file = file if file is not None else sys.stderr
     if getattr(file, "isatty", lambda: False)():
         return tqdm(total=total, desc=desc, unit=unit, file=file, dynamic_ncols=True)

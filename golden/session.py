@@ -30,10 +30,12 @@ class GoldenRun:
     seconds: float
 
 
-def resolve_model(name: str, seed: int, backend: str = "numba", limits: Limits = DEFAULT_LIMITS) -> NestedModel:
-    """A synthetic model by topology name (seeded), or a model file by path."""
+def resolve_model(name: str, seed: int, backend: str = "numba", limits: Limits = DEFAULT_LIMITS,
+                  progress: bool = False) -> NestedModel:
+    """A synthetic model by topology name (seeded; from the model cache, else built with a progress bar on
+    stderr when `progress`), or a model file by path (checked against `limits`)."""
     if name in TOPOLOGIES:
-        return synthetic_model(name, seed, backend=backend)
+        return synthetic_model(name, seed, backend=backend, progress=progress)
     if Path(name).is_file():
         return load_model(name, limits)
     raise ValueError(f"model {name!r} is neither a topology ({', '.join(TOPOLOGIES)}) nor a model file")
@@ -64,7 +66,7 @@ def run_golden(model_name: str, plan: str | None = None, dynamic: bool = False, 
                seed: int = 0, input_path: str | None = None, backend: str = "numba",
                progress: Progress | None = None, limits: Limits = DEFAULT_LIMITS) -> GoldenRun:
     """Resolve model and inputs, then infer (plan None and not dynamic: every layer at N bits)."""
-    model = resolve_model(model_name, seed, backend, limits)
+    model = resolve_model(model_name, seed, backend, limits, progress is not None)
     images = resolve_images(model, batch, seed, input_path, limits)
     start = time.perf_counter()
     result = infer(model, images, plan=plan, dynamic=dynamic, backend=backend, progress=progress)

@@ -24,6 +24,7 @@ output over the images, so its choices vary from image to image).
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,8 @@ from .controller import controller_network
 from .execute import get_backend, run_conv, run_gap, run_maxpool
 from .ir import INPUT, Conv, GlobalAvgPool, MaxPool, Network
 from .model import BIAS_DTYPE, ConvParams, GapParams, NestedModel, code_dtype, validate_model
+from .model_cache import cached_model
+from .progress import progress_bar
 from .spec import DEFAULT_SPEC, NestedSpec
 from .topologies import topology
 
@@ -114,8 +117,9 @@ class _Calibrator:
         return NestedModel(self.net, self.spec, dict(self.layers), dict(self.pools), dict(self.scales),
                            self.signed, controller)
 
-    def run(self, ops, tensors: dict) -> None:
+    def run(self, ops, tensors: dict, bar) -> None:
         for op in ops:
+            bar.set_postfix_str(op.name, refresh=False)
             if isinstance(op, Conv):
                 y, n_clamped = self.conv(op, tensors)
             elif isinstance(op, MaxPool):
@@ -128,6 +132,7 @@ class _Calibrator:
                 self.report.append(LayerCalibration(op.name, n_clamped / y.size, float(np.mean(y == 0))))
                 if not np.any(y):
                     raise ValueError(f"layer {op.name}: calibration output is all zero")
+            bar.update()
 
     def gap(self, op: GlobalAvgPool, x: np.ndarray):
         (m,), s = multipliers([np.array([1.0 / (op.in_hw[0] * op.in_hw[1])])], self.spec)
@@ -199,8 +204,9 @@ def calibration_images(name: str) -> int:
 
 
 def build_synthetic(name: str, seed: int = 0, spec: NestedSpec = DEFAULT_SPEC, backend: str = "numba",
-                    with_controller: bool = True) -> Synthetic:
-    """Seeded, calibrated model for topology `name` with its calibration report (see the module docstring)."""
+                    with_controller: bool = True, progress: bool = False) -> Synthetic:
+    """Seeded, calibrated model for topology `name` with its calibration report (see the module docstring);
+    `progress`: a progress bar (golden.progress, on stderr) over the ops calibrated."""
     net = topology(name)
     kernels = get_backend(backend)
     n_cal = calibration_images(name)
@@ -210,23 +216,32 @@ def build_synthetic(name: str, seed: int = 0, spec: NestedSpec = DEFAULT_SPEC, b
     names = [op.name for op in net.ops]
     cut = names.index(net.controller_input) + 1 if net.controller_input != INPUT else 0
     tensors = {INPUT: images}
-    cal.run(net.ops[:cut], tensors)
-    ctrl_input = tensors[net.controller_input]
-    cal.run(net.ops[cut:], {k: v[:n_cal] for k, v in tensors.items()})
-    controller, report = None, list(cal.report)
-    if with_controller:
-        cnet = controller_network(net, spec)
-        ccal = _Calibrator(cnet, spec, (seed, _SEED_CONTROLLER), False, kernels, standardize_logits=True)
-        ccal.scales[INPUT] = cal.scales[net.controller_input]
-        ccal.run(cnet.ops, {INPUT: ctrl_input})
-        controller = ccal.model()
-        report += [LayerCalibration(f"controller.{c.name}", c.clamp_frac, c.zero_frac) for c in ccal.report]
+    cnet = controller_network(net, spec) if with_controller else None
+    total = len(net.ops) + (len(cnet.ops) if cnet is not None else 0)
+    with progress_bar(total=total, desc=f"calibrating synthetic {name} (seed {seed})", unit="op",
+                      enabled=progress) as bar:
+        cal.run(net.ops[:cut], tensors, bar)
+        ctrl_input = tensors[net.controller_input]
+        cal.run(net.ops[cut:], {k: v[:n_cal] for k, v in tensors.items()}, bar)
+        controller, report = None, list(cal.report)
+        if cnet is not None:
+            ccal = _Calibrator(cnet, spec, (seed, _SEED_CONTROLLER), False, kernels, standardize_logits=True)
+            ccal.scales[INPUT] = cal.scales[net.controller_input]
+            ccal.run(cnet.ops, {INPUT: ctrl_input}, bar)
+            controller = ccal.model()
+            report += [LayerCalibration(f"controller.{c.name}", c.clamp_frac, c.zero_frac) for c in ccal.report]
     model = cal.model(controller)
     validate_model(model)
     prove_bounds(model)
     return Synthetic(model, report, n_cal)
 
 
-def synthetic_model(name: str, seed: int = 0, spec: NestedSpec = DEFAULT_SPEC, backend: str = "numba") -> NestedModel:
-    """The seeded, calibrated synthetic model of topology `name` (tiny, tiny_bottleneck, resnet18, resnet50)."""
-    return build_synthetic(name, seed, spec, backend).model
+def synthetic_model(name: str, seed: int = 0, spec: NestedSpec = DEFAULT_SPEC, backend: str = "numba",
+                    progress: bool = False) -> NestedModel:
+    """The seeded, calibrated synthetic model of topology `name` (tiny, tiny_bottleneck, resnet18, resnet50),
+    from the on-disk model cache when it holds it (golden/model_cache.py), else built (with a progress bar
+    and cache messages on stderr when `progress`) and stored there. The numba and numpy backends build the
+    same model (bit-exact twins), so the backend is not part of the cache key."""
+    say = (lambda line: print(line, file=sys.stderr)) if progress else (lambda line: None)  # noqa: E731
+    return cached_model(topology(name), seed, spec,
+                        lambda: build_synthetic(name, seed, spec, backend, progress=progress).model, say)

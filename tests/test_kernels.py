@@ -10,7 +10,8 @@ from golden.primitives import ArithmeticOverflow, view
 from golden.spec import DEFAULT_SPEC, NestedSpec
 
 S = DEFAULT_SPEC
-ROUTES = ["vnni", "dot"] if nbk.HAS_VNNI else ["dot"]
+ROUTES = list(nbk.available_routes())
+DEPTH = {"vnni": nbk.VNNI_DEPTH, "maddubs": nbk.VNNI_DEPTH, "madd": nbk.MADD_DEPTH, "dot": nbk.DOT_DEPTH}
 WIDTHS = range(2, S.n_bits + 1)
 
 
@@ -18,6 +19,19 @@ def codes(rng, shape, bits, signed):
     """Random master codes viewed at `bits` (the operands a layer at that width multiplies)."""
     lo, hi = S.code_range(signed)
     return view(rng.integers(lo, hi + 1, shape), bits, signed, S)
+
+
+def via(route, call, x, w):
+    """call(route): a kernel through `route`, or None when the route refuses, which it may only do when
+    pick_route finds it inexact for the bounds of x and w (the operands the GEMM multiplies)."""
+    try:
+        return call(route)
+    except ValueError as e:
+        if "is not exact or not available" not in str(e):
+            raise
+    with pytest.raises(ValueError):
+        nbk.pick_route((min(int(x.min()), 0), max(int(x.max()), 0)), (int(w.min()), int(w.max())), route)
+    return None
 
 
 # ---- conv2d_acc / linear_acc -------------------------------------------------------------------------------
@@ -29,7 +43,10 @@ def test_conv_matches_twin_every_width(route, bits, x_signed):
     x = codes(rng, (2, 16, 9, 7), bits, x_signed)
     w = codes(rng, (12, 16, 3, 3), bits, True)
     for stride, padding in [(1, 1), (2, 1), (1, 0)]:
-        got = nbk.conv2d_acc(x, w, stride, padding, route=route)
+        got = via(route, lambda r: nbk.conv2d_acc(x, w, stride, padding, route=r), x, w)
+        if got is None:
+            assert route == "maddubs" and (x_signed or bits == 8)  # x·w up to 255·128 > 8191
+            continue
         assert got.dtype == np.int64
         assert np.array_equal(got, ref.conv2d_acc(x, w, stride, padding))
 
@@ -48,7 +65,7 @@ def test_conv_matches_twin_every_width(route, bits, x_signed):
 def test_conv_odd_shapes(route, shape):
     (b, c, h, w_), (m, kh, kw), stride, padding = shape
     rng = np.random.default_rng(7)
-    x = rng.integers(0, 256, (b, c, h, w_))
+    x = rng.integers(0, 256 if route != "maddubs" else 64, (b, c, h, w_))
     w = rng.integers(-128, 128, (m, c, kh, kw))
     assert np.array_equal(nbk.conv2d_acc(x, w, stride, padding, route=route),
                           ref.conv2d_acc(x, w, stride, padding))
@@ -57,19 +74,23 @@ def test_conv_odd_shapes(route, shape):
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("x_signed", [False, True])
 def test_conv_saturation_corner_crosses_the_int32_chunk_bound(route, x_signed):
-    """Operands at their largest magnitudes (x = 255 or 127, one -128 when signed; w = -128) and K longer
-    than three exact int32 chunks: the true sum lies outside int32, so a missing chunk split would wrap."""
-    depth = nbk.VNNI_DEPTH if route == "vnni" else nbk.DOT_DEPTH
+    """Operands at their largest magnitudes (x = 255 or 127, one -128 when signed; w = -128, or -32 on the
+    maddubs route: 255·32 is its largest product bound, and 4·255·32 = 32640 fills its int16 lanes) and K
+    longer than three exact int32 chunks: the true sum lies outside int32, so a missing chunk split would
+    wrap (the maddubs route refuses a signed x)."""
+    depth = DEPTH[route]
     x_lo, x_hi = (-128, 127) if x_signed else (255, 255)
+    w_val = -32 if route == "maddubs" else -128
     seen = (x_lo + 128, x_hi + 128) if route == "vnni" and x_signed else (x_lo, x_hi)  # vnni shifts int8
-    k = 3 * nbk.chunk_length(seen, (-128, -128), depth) + 3 * depth
+    k = 3 * nbk.chunk_length(seen, (w_val, w_val), depth) + 3 * depth
     c = -(-k // 9)
     x = np.full((1, c, 3, 3), x_hi, np.int64)
     x[0, 0, 0, 0] = x_lo
-    w = np.full((4, c, 3, 3), -128, np.int64)
+    w = np.full((4, c, 3, 3), w_val, np.int64)
     expect = ref.conv2d_acc(x, w, 1, 0)
     assert abs(int(expect[0, 0, 0, 0])) > np.iinfo(np.int32).max
-    assert np.array_equal(nbk.conv2d_acc(x, w, 1, 0, route=route), expect)
+    got = via(route, lambda r: nbk.conv2d_acc(x, w, 1, 0, route=r), x, w)
+    assert np.array_equal(got, expect) or (got is None and route == "maddubs" and x_signed)
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -81,7 +102,8 @@ def test_conv_padding_counts_in_the_int32_chunk_bound(route):
     x = np.full((1, c, 3, 3), -5, np.int64)
     w = np.full((2, c, 3, 3), -128, np.int64)
     expect = ref.conv2d_acc(x, w, 1, 1)
-    assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1, route=route), expect)
+    got = via(route, lambda r: nbk.conv2d_acc(x, w, 1, 1, route=r), x, w)
+    assert np.array_equal(got, expect) or (got is None and route == "maddubs")  # maddubs: x >= 0 only
 
 
 def test_chunk_length_formula():
@@ -97,8 +119,8 @@ def test_conv_wide_operands_take_the_int64_path_exactly(route):
     x = rng.integers(-2**40, 2**40, (2, 3, 6, 5))
     w = rng.integers(-2**15, 2**15, (4, 3, 3, 3))
     expect = ref.conv2d_acc(x, w, 1, 1)
-    if route == "vnni":
-        with pytest.raises(ValueError, match="route 'vnni'"):
+    if route != "dot":
+        with pytest.raises(ValueError, match=f"route '{route}' is not exact or not available"):
             nbk.conv2d_acc(x, w, 1, 1, route=route)
     else:
         assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1, route=route), expect)
@@ -114,12 +136,15 @@ def test_conv_takes_the_view_while_packing(route, bits, x_signed):
     lo, hi = S.code_range(x_signed)
     q = rng.integers(lo, hi + 1, (2, 8, 6, 5))
     w = codes(rng, (4, 8, 3, 3), bits, True)
-    want = ref.conv2d_acc(view(q, bits, x_signed, S), w, 2, 1)
-    assert np.array_equal(nbk.conv2d_acc(q, w, 2, 1, x_view=(bits, x_signed, S), route=route), want)
+    xv = view(q, bits, x_signed, S)
+    want = ref.conv2d_acc(xv, w, 2, 1)
+    got = via(route, lambda r: nbk.conv2d_acc(q, w, 2, 1, x_view=(bits, x_signed, S), route=r), xv, w)
+    assert np.array_equal(got, want) or (got is None and route == "maddubs" and (x_signed or bits == 8))
     assert np.array_equal(ref.conv2d_acc(q, w, 2, 1, x_view=(bits, x_signed, S)), want)
     qf, wf = q.reshape(2, -1), w.reshape(4, -1)[:, :8].repeat(30, axis=1)
-    assert np.array_equal(nbk.linear_acc(qf, wf, x_view=(bits, x_signed, S), route=route),
-                          ref.linear_acc(view(qf, bits, x_signed, S), wf))
+    got = via(route, lambda r: nbk.linear_acc(qf, wf, x_view=(bits, x_signed, S), route=r), xv, wf)
+    want = ref.linear_acc(view(qf, bits, x_signed, S), wf)
+    assert np.array_equal(got, want) or (got is None and route == "maddubs" and (x_signed or bits == 8))
 
 
 @pytest.mark.parametrize("impl", [nbk, ref], ids=["numba", "numpy"])
@@ -138,9 +163,45 @@ def test_x_view_checks_master_codes_like_view(impl):
         impl.conv2d_acc(x, w, 1, 1, x_view=(1, True, S))
 
 
-def test_host_with_vnni_uses_it_for_byte_operands():
-    assert nbk.pick_route((0, 255), (-128, 127)) == ("vnni" if nbk.HAS_VNNI else "dot")
-    assert nbk.pick_route((0, 256), (-128, 127)) == "dot"
+def test_routes_follow_the_compile_target():
+    """vnni for byte operands where the target has AVX-512 VNNI; else, where it has AVX2, maddubs for bytes with
+    max x · max|w| <= 8191 and madd for int16 operands within the chunk bound; else dot."""
+    simd = "madd" if nbk.HAS_MADD else "dot"
+    capable = {"vnni": nbk.TARGET.vnni512, "maddubs": nbk.TARGET.madd256, "madd": nbk.TARGET.madd256, "dot": True}
+    assert nbk.available_routes() == tuple(r for r in nbk.ROUTES if capable[r])
+    assert nbk.pick_route((0, 255), (-128, 127)) == ("vnni" if nbk.HAS_VNNI else simd)
+    bytes_route = "vnni" if nbk.HAS_VNNI else "maddubs" if nbk.HAS_MADD else "dot"
+    assert nbk.pick_route((0, 255), (-32, 31)) == bytes_route  # 255·32 = 8160 <= 8191
+    assert nbk.pick_route((0, 63), (-128, 127)) == bytes_route  # 63·128 = 8064
+    assert nbk.pick_route((0, 255), (-33, 0)) == ("vnni" if nbk.HAS_VNNI else simd)  # 255·33 > 8191
+    assert nbk.pick_route((-1, 15), (-8, 7)) == ("vnni" if nbk.HAS_VNNI else simd)  # maddubs: x >= 0
+    assert nbk.pick_route((0, 256), (-128, 127)) == simd
+    assert nbk.pick_route((-2**13, 0), (0, 2**14 - 1)) == simd  # 16·2^13·(2^14 - 1) < 2^31
+    assert nbk.pick_route((-2**13, 0), (0, 2**14)) == "dot"  # one 16-term step could reach 2^31
+    assert nbk.pick_route((0, 2**15), (-1, 1)) == "dot"  # x does not fit int16
+
+
+@pytest.mark.parametrize("x_sign", [-1, 1])
+def test_madd_route_at_its_operand_bound(x_sign):
+    """The largest operands the madd route takes (|x| = 2^13, |w| = 2^14 - 1: a chunk of one 16-term step)
+    over K of three chunks and more: exact, and its VPMADDWD pair sums (2·2^13·(2^14 - 1)) stay in int32."""
+    x = np.full((1, 7, 3, 3), x_sign * 2**13, np.int64)
+    w = np.full((3, 7, 3, 3), -(2**14 - 1), np.int64)
+    assert nbk.chunk_length((min(0, x_sign * 2**13), max(0, x_sign * 2**13)), (-(2**14 - 1), 0), 16) == 16
+    expect = ref.conv2d_acc(x, w, 1, 1)
+    route = "madd" if nbk.HAS_MADD else "dot"
+    assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1, route=route), expect)
+    assert np.array_equal(nbk.conv2d_acc(x, w, 1, 1), expect)
+
+
+@pytest.mark.parametrize(("cpu", "madd256", "vnni512"), [("haswell", True, False), ("znver3", True, False),
+                                                         ("skylake-avx512", True, False),
+                                                         ("sapphirerapids", True, True), ("generic", False, False)])
+def test_cpu_probe_reads_the_capabilities_llvm_gives_a_cpu_name(cpu, madd256, vnni512):
+    """NUMBA_CPU_NAME=<cpu> NUMBA_CPU_FEATURES="" compiles with the CPU's own features: the probe asks LLVM."""
+    from golden.cpu_target import capabilities, probe_assembly
+    assert capabilities(probe_assembly(cpu, "")) == (madd256, vnni512)
+    assert capabilities(probe_assembly("sapphirerapids", "-avx512vnni")) == (True, False)
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -149,7 +210,8 @@ def test_linear_matches_twin(route, bits):
     rng = np.random.default_rng(bits)
     x = codes(rng, (5, 200), bits, False)
     w = codes(rng, (10, 200), bits, True)
-    assert np.array_equal(nbk.linear_acc(x, w, route=route), ref.linear_acc(x, w))
+    got = via(route, lambda r: nbk.linear_acc(x, w, route=r), x, w)
+    assert np.array_equal(got, ref.linear_acc(x, w)) or (got is None and route == "maddubs" and bits == 8)
 
 
 def test_conv_and_linear_accept_narrow_dtypes():
