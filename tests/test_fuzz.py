@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from safetensors.numpy import save_file
@@ -78,7 +78,9 @@ def _loads_and_runs_like_a_clean_model(path: Path) -> None:
     try:
         model = load_model(path, TIGHT)
     except ValueError:
+        event("refused with a clear error")
         return
+    event("accepted, checked against a clean run")
     images = EXTREME_IMAGES if model.network.input_shape == (1, 2, 2) else synthetic_images(model.network, 2, 0)
     images = np.clip(images, *model.spec.code_range(model.input_signed))
     save_model(model, path.with_suffix(".again"))
@@ -189,7 +191,9 @@ def test_fuzz_model_file_bytes(data):
         try:
             model = load_model(d / "m.dqt", TIGHT)
         except ValueError:
+            event("refused with a clear error")
             return
+        event("accepted, checked against a clean run")
         assert model.network == HAND.network and model.scales == HAND.scales
         for name, p in HAND.layers.items():
             assert np.array_equal(model.layers[name].weight, p.weight)
@@ -225,7 +229,9 @@ def test_fuzz_topology_csv(rows, trailing_comma):
             workload = read_topology_csv(d / "t.csv", DEFAULT_SPEC, TIGHT)
         except ValueError as e:
             assert "topology" in str(e)
+            event("refused with a clear error")
             return
+        event("accepted, checked against a clean run")
         assert 1 <= len(workload) <= TIGHT.max_layers
         clean = CSV_HEAD + "".join(",".join(f.strip() for f in r) + "\n" for r in rows)
         (d / "clean.csv").write_text(clean)
@@ -255,7 +261,9 @@ def test_fuzz_plan_files(mapping, as_uniform):
         try:
             plan = parse_plan(text, TINY, DEFAULT_SPEC)
         except (ValueError, TypeError):
+            event("refused with a clear error")
             return
+        event("accepted, checked")
         widths = plan.layer_widths(TINY, DEFAULT_SPEC)
         for layer in TINY.layers:
             b_w, b_a = widths[layer.name]
@@ -299,7 +307,9 @@ def test_fuzz_sim_cli_options(options):
             last = res.output.strip().splitlines()[-1]
             assert last.startswith("Error:") and "Traceback" not in res.output
             assert (d / "o" / "summary.json").read_bytes() == earlier
+            event("refused with a clear error")
             return
+        event("accepted, checked against a clean run")
         clean = CliRunner().invoke(cli, ["sim", "--topology", str(d / "t.csv"), "--out", str(d / "clean"), *extra])
         assert clean.exit_code == 0
         for name in ("summary.json", "layers.csv", "table.tex", "COMPUTE_REPORT.csv"):
@@ -340,7 +350,9 @@ def test_fuzz_run_folder(files, state, force):
         except ValueError:
             after = sorted(p.relative_to(d).as_posix() for p in d.rglob("*") if not p.name.startswith(".o."))
             assert after == before
+            event("refused with a clear error")
             return
+        event("accepted, checked against a clean run")
         got = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
         manifest = json.loads(got.pop(MANIFEST))
         assert got == {Path(n).as_posix(): v for n, v in files.items()}
