@@ -210,11 +210,18 @@ csv_name = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklis
 
 @st.composite
 def topology_rows(draw):
+    """1-5 rows, each a plausible layer (small sizes, filter within the map) or, one time in four, any tokens."""
     rows = []
     for _ in range(draw(st.integers(0, 5))):
-        width = draw(st.sampled_from([8, 8, 8, 9, 7, 10]))
-        fields = [draw(csv_name)] + [draw(csv_number if draw(st.booleans()) else csv_token) for _ in range(width - 1)]
-        rows.append(fields)
+        if draw(st.integers(0, 3)):
+            h, w = draw(st.integers(4, 24)), draw(st.integers(4, 24))
+            numbers = [h, w, draw(st.integers(1, h)), draw(st.integers(1, w)), draw(st.integers(1, 8)),
+                       draw(st.integers(1, 16)), draw(st.integers(1, 3))]
+            rows.append([draw(csv_name)] + [str(v) for v in numbers])
+        else:
+            width = draw(st.sampled_from([8, 8, 8, 9, 7, 10]))
+            rows.append([draw(csv_name)] + [draw(csv_number if draw(st.booleans()) else csv_token)
+                                            for _ in range(width - 1)])
     return rows
 
 
@@ -248,8 +255,13 @@ plan_key = st.sampled_from([layer.name for layer in TINY.layers] + ["default"]) 
 plan_value = st.integers(0, 10) | st.lists(st.integers(0, 10), max_size=3) | json_value
 
 
+plan_width = st.integers(2, 8) | st.integers(0, 10) | st.lists(st.integers(1, 9), min_size=1, max_size=3)
+layer_plan = st.fixed_dictionaries({"default": plan_width},
+                                   optional={layer.name: plan_width for layer in TINY.switchable_layers})
+
+
 @fuzz_settings(80, 1500)
-@given(st.dictionaries(plan_key, plan_value, max_size=6) | json_value, st.booleans())
+@given(layer_plan | st.dictionaries(plan_key, plan_value, max_size=6) | json_value, st.booleans())
 def test_fuzz_plan_files(mapping, as_uniform):
     """A ValueError / TypeError, or widths in [2, N] for switchable layers and N for the stem and classifier."""
     with scratch() as d:
