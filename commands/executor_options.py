@@ -1,8 +1,6 @@
 """The executor options shared by commands that run on dist/executor.py (`sweep`, `eval`)."""
 import click
 
-from dist.executor import ExecutorOptions
-
 EXECUTOR_OPTIONS = (
     click.option("--workers", default=None, type=click.IntRange(min=1),
                  help="worker processes of a local Dask cluster (default: one per core; 1: serial, no Dask)"),

@@ -147,7 +147,8 @@ class EvalResult:
             "bitops_per_image": {"mean": float(bitops.mean()), "min": float(bitops.min()), "max": float(bitops.max())},
             "macs_per_image": int(self.model.network.macs),
             "controller_macs_per_image": 0 if controller is None else int(controller.macs),
-            "controller_bitops_per_image": 0 if controller is None else int(controller.macs) * self.model.spec.n_bits ** 2,
+            "controller_bitops_per_image":
+                0 if controller is None else int(controller.macs) * self.model.spec.n_bits ** 2,
             "width_sets": len({tuple(sorted((k, tuple(map(int, v))) for k, v in w.items())) for w in self.widths}),
             "hardware": hardware_report(self.sims)["summary"],
         }

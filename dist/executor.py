@@ -32,8 +32,9 @@ MAX_CHUNK = 256
 CHUNKS_PER_WORKER = 4
 SERIAL_STEPS = 100
 # Dask settings of the LocalCluster a map starts: its monitors wake less often (event-loop tick 20 ms -> 1 s,
-# system and memory monitors -> 2 s / 1 s, no statistical profiler), which cut the scheduler's and workers'
-# own CPU by about a fifth on a loaded 2-core machine; they only feed the dashboard and memory limits.
+# system and memory monitors -> 2 s / 1 s, no statistical profiler): on the loaded 2-core machine a sweep's CPU
+# per configuration went from about 2.0 to 1.7 ms (docs/distributed.md); they only feed the dashboard and
+# the memory limits.
 BATCH_CONFIG = {
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "2s",
