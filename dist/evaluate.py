@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 
@@ -26,10 +24,10 @@ from golden.costs import avg_bits, layer_costs
 from golden.inference import infer
 from golden.model import NestedModel
 from golden.primitives import check_range
+from golden.report import json_bytes
 from golden.synthetic import synthetic_images
 from sim.config import ArrayConfig
 from sim.energy import EnergyTable
-from golden.report import json_bytes
 from sim.figures import FULL_WIDTH_IN, OKABE_ITO, pyplot, render_figure, si_axis
 from sim.report import hardware_report
 from sim.session import simulate_widths, simulated_controller

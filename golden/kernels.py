@@ -156,7 +156,6 @@ def _maddubs(builder, acc, x, w):
     {4i..4i+3} of each half. Exact when 4·max x·max|w| <= 2^15 - 1 (no int16 lane ever saturates or wraps);
     AVX2 only."""
     i8, i16, i32 = ir.IntType(8), ir.IntType(16), ir.IntType(32)
-    half = ir.VectorType(i8, 32)
     pairs = ir.VectorType(i16, 16)
 
     def part(v, start):

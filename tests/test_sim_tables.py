@@ -6,7 +6,6 @@ import subprocess
 
 import pytest
 
-from golden.spec import DEFAULT_SPEC
 from sim.config import ArrayConfig
 from sim.report import hardware_report
 from sim.report_tables import (HEADER, LONGTABLE_ROWS, md_escape, render_table_md, render_table_tex, tex_escape,
