@@ -155,7 +155,7 @@ def _maddubs(builder, acc, x, w):
     adds adjacent int16 lanes into the int32 lanes of acc: lane i of acc += Σ of the 8 products of bytes
     {4i..4i+3} of each half. Exact when 4·max x·max|w| <= 2^15 - 1 (no int16 lane ever saturates or wraps);
     AVX2 only."""
-    i8, i16, i32 = ir.IntType(8), ir.IntType(16), ir.IntType(32)
+    i16, i32 = ir.IntType(16), ir.IntType(32)
     pairs = ir.VectorType(i16, 16)
 
     def part(v, start):
