@@ -12,7 +12,7 @@ DATAFLOW ?= os
 OUT     ?= out/sim-$(notdir $(basename $(MODEL)))
 RTL_OUT ?= out/rtl-$(PE)
 
-.PHONY: setup sim test verify verify-long rtl rtl-stats sweep bench train-demo clean
+.PHONY: setup sim test verify verify-long rtl rtl-stats sweep bench train-demo train-bench clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -46,6 +46,9 @@ bench: $(STAMP)
 
 train-demo: $(STAMP)
 	$(PY) cli.py train --dataset digits --out out/train-demo
+
+train-bench: $(STAMP)
+	$(PY) cli.py train-bench --out out/train-bench
 
 clean:
 	rm -rf out build sim_build .pytest_cache

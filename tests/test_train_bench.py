@@ -156,6 +156,7 @@ def test_train_bench_end_to_end_toy(tmp_path):
     assert result.exit_code == 0, result.output
     body = json.loads((out / "results.json").read_text())
     names = [p["name"] for p in body["points"]]
+    assert set(body["accuracy_per_level"]) == set(names) and len(body["accuracy_per_level"]["uniform:8"]) == 6
     assert {"uniform:2", "uniform:8", "greedy:0", "joint", "dynamic:0.100", "dynamic:0.300"} <= set(names)
     for p in body["points"]:
         assert p["ci_low"] <= p["accuracy"] <= p["ci_high"]

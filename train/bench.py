@@ -282,8 +282,11 @@ def _summarize(points: list[Point], statics: list[StaticPoint], backbone: Nested
                cfg: BenchConfig, log) -> dict:
     """CIs, comparators, allocation statistics and hardware numbers of every point (results.json body)."""
     index = resample_index(len(bench.test), seed=cfg.seed)
+    levels = bench.test.level
     for p in points:
         p.ci = accuracy_ci(p.correct, index)
+        p.extra["accuracy_per_level"] = {str(lv): 100.0 * float(p.correct[levels == lv].mean())
+                                         for lv in range(LEVELS + 1) if (levels == lv).any()}
     fixed = points[0].bitops - statics[0].bitops  # stem + classifier at N bits: the same in every plan
     static_points = {p.name: p for p in points if p.family in ("uniform", "greedy")}
     comparisons = []

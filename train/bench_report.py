@@ -1,7 +1,7 @@
-"""Outputs of the Pareto study (train/bench.py): results.csv (one row per operating point), results.json,
-allocations.csv (dynamic points: share of test images at each width per layer), and two figures, each as PDF,
-SVG and PNG: pareto (golden test accuracy with 95 % bootstrap CI vs MBitOPs per image) and bits_vs_strength
-(mean width chosen per corruption severity level)."""
+"""Outputs of the Pareto study (train/bench.py): results.csv (one row per operating point), results.json (also
+the accuracy per severity level of every point), allocations.csv (dynamic points: share of test images at each
+width per layer), and two figures, each as PDF, SVG and PNG: pareto (golden test accuracy with 95 % bootstrap
+CI vs MBitOPs per image) and bits_vs_strength (mean width chosen per corruption severity level)."""
 from __future__ import annotations
 
 import csv
@@ -61,7 +61,8 @@ def plot_pareto(points, title: str, stem: Path) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     styles = {"uniform": ("o-", "C0", "static uniform"), "greedy": ("s--", "C2", "static greedy per-layer (val)"),
-              "joint": ("D", "C1", "dynamic, joint DQT controller"), "dynamic": ("*", "C3", "dynamic, budgeted controller")}
+              "joint": ("D", "C1", "dynamic, joint DQT controller"),
+              "dynamic": ("*", "C3", "dynamic, budgeted controller")}
     for family, (fmt, color, label) in styles.items():
         ps = sorted((p for p in points if p.family == family), key=lambda p: p.bitops)
         if not ps:
@@ -113,6 +114,7 @@ def write_bench_outputs(out: Path, body: dict, points) -> list[Path]:
     body["points"] = rows
     body["allocations"] = {p.name: p.extra["allocation"] for p in points if "allocation" in p.extra}
     body["lambda"] = {p.name: p.extra["lambda"] for p in points if "lambda" in p.extra}
+    body["accuracy_per_level"] = {p.name: p.extra["accuracy_per_level"] for p in points}
     paths = [out / "results.csv", out / "results.json", out / "allocations.csv"]
     atomic_write_bytes(paths[0], _csv(CSV_FIELDS, rows))
     atomic_write_bytes(paths[1], (json.dumps(body, indent=2, default=float) + "\n").encode())

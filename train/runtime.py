@@ -7,6 +7,10 @@ thread needs, and every barrier waits for a descheduled thread. Measured on the 
 three other CPU-bound processes: 2 float epochs of the digits net (640 images) took 19.6 s with torch's defaults,
 2.1 s with passive waits (2 threads) and 1.8 s on one thread.
 
+The process holds up to three pools: torch's OpenMP (its bundled libgomp), numba's "omp" threading layer (the
+system libgomp) and OpenBLAS (numpy, scipy). They run one after another (training, then golden evaluation);
+with passive waits an idle pool sleeps instead of competing with the active one, and OpenBLAS gets one thread.
+
 `configure_threads` must run before torch (and numba) are imported, because both read these variables once at
 import; the `train`, `import` and `train-bench` commands call it first. `limit_threads` caps torch's pools
 afterwards (torch imported by then).
@@ -20,6 +24,7 @@ THREAD_ENV = {
     "KMP_BLOCKTIME": "0",             # the same for an Intel OpenMP runtime (ms to spin before sleeping)
     "OMP_NUM_THREADS": str(MAX_THREADS),
     "MKL_NUM_THREADS": str(MAX_THREADS),
+    "OPENBLAS_NUM_THREADS": "1",      # numpy/scipy BLAS: small calls here; OpenBLAS workers busy-wait
     "NUMBA_NUM_THREADS": str(MAX_THREADS),
 }
 
