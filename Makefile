@@ -24,7 +24,7 @@ NETWORK  = $(if $(TOPOLOGY),--topology $(TOPOLOGY),--model $(MODEL))
 IMAGES  ?= synthetic:2000
 RTL_OUT ?= out/rtl-$(PE)
 
-.PHONY: setup sim test fuzz verify verify-long rtl rtl-stats sweep eval bench train-demo qonnx-demo clean
+.PHONY: setup sim test fuzz verify verify-long rtl rtl-stats sweep eval bench train-demo train-bench qonnx-demo clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -64,6 +64,9 @@ bench: $(STAMP)
 
 train-demo: $(STAMP)
 	$(PY) cli.py train --dataset digits --out out/train-demo
+
+train-bench: $(STAMP)
+	$(PY) cli.py train-bench --out out/train-bench
 
 qonnx-demo: $(STAMP)
 	mkdir -p out/qonnx-demo

@@ -3,6 +3,7 @@
 prefixes, so a folded checkpoint maps one to one onto the integer model).
 
     digits         1×8×8 scikit-learn digits, 3×3 stem, no max pool, BasicBlocks 16/32/64 (one each)
+    graded16       1×16×16 graded digits (train/graded.py), 3×3 stem, no max pool, BasicBlocks 8/16/32 (one each)
     resnet18_cifar 3×32×32, 3×3 stem, no max pool, BasicBlocks 64..512 ×2 (= golden topology "resnet18")
     resnet18       torchvision ImageNet ResNet-18: 7×7/2 stem, 3×3/2 max pool, BasicBlocks
     resnet50       torchvision ImageNet ResNet-50 (v1.5, stride on the 3×3 conv) (= golden "resnet50")
@@ -121,6 +122,7 @@ class _IRBuilder:
 
 ARCHS = {
     "digits": ResNetArch("digits", (1, 8, 8), (3, 1, 1), False, (16, 32, 64), (1, 1, 1), "basic", 10),
+    "graded16": ResNetArch("graded16", (1, 16, 16), (3, 1, 1), False, (8, 16, 32), (1, 1, 1), "basic", 10),
     "resnet18_cifar": ResNetArch("resnet18", (3, 32, 32), (3, 1, 1), False, (64, 128, 256, 512), (2, 2, 2, 2),
                                  "basic", 10),
     "resnet18": ResNetArch("resnet18_imagenet", (3, 224, 224), (7, 2, 3), True, (64, 128, 256, 512),

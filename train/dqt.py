@@ -83,16 +83,21 @@ def uniform_widths(net: NestedNet, bits: int) -> dict[str, tuple[int, int]]:
     return {layer.name: (bits, bits) for layer in net.switchable}
 
 
-def choice_cost(net: NestedNet, probs: torch.Tensor, kind: str) -> torch.Tensor:
-    """Mean over the batch of the relative cost of per-layer width distributions (B, L, K) (module
-    docstring); for one-hot gates the cost of the chosen widths."""
+def image_costs(net: NestedNet, probs: torch.Tensor, kind: str) -> torch.Tensor:
+    """Relative cost (B,) of each image's per-layer width distributions (B, L, K) (module docstring); for
+    one-hot gates the cost of the widths chosen for that image."""
     spec = net.spec
     cands = torch.tensor(spec.candidates, dtype=probs.dtype)
     if kind == "bits":
-        return (probs * cands).sum(-1).mean() / spec.n_bits
+        return (probs * cands).sum(-1).mean(-1) / spec.n_bits
     macs = torch.tensor([layer.macs for layer in net.switchable], dtype=probs.dtype)
     per_layer = (probs * cands ** 2).sum(-1)                      # (B, L)
-    return (per_layer * macs).sum(-1).mean() / (macs.sum() * spec.n_bits ** 2)
+    return (per_layer * macs).sum(-1) / (macs.sum() * spec.n_bits ** 2)
+
+
+def choice_cost(net: NestedNet, probs: torch.Tensor, kind: str) -> torch.Tensor:
+    """Mean over the batch of `image_costs`."""
+    return image_costs(net, probs, kind).mean()
 
 
 def dqt_loss(net: NestedNet, codes: torch.Tensor, labels: torch.Tensor, cfg: DQTConfig, tau: float,

@@ -1,5 +1,5 @@
 """Integer emulation of a golden `NestedModel` in PyTorch: the exported integers only, int64 tensors,
-DESIGN.md §1 step by step. An independent second implementation of golden/inference.py's arithmetic, used to
+docs/spec.md §1 step by step. An independent second implementation of golden/inference.py's arithmetic, used to
 show that the exported model means the same thing in PyTorch and in golden/.
 
     view:     v = clamp((q + 2^(k−1)) >> k, lo_b, hi_b)          (k = N − b > 0; v = q when k = 0)

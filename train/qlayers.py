@@ -1,4 +1,4 @@
-"""Fake-quantized layers in the code domain: each returns the exact integer output codes of DESIGN.md §1 (held
+"""Fake-quantized layers in the code domain: each returns the exact integer output codes of docs/spec.md §1 (held
 in a float tensor) and the float step Δ of its output, with straight-through gradients to the float weights,
 biases and the learned steps (kept as log Δ so that they stay positive).
 

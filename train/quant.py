@@ -1,4 +1,4 @@
-"""Differentiable nested fake-quantization in the code domain (DESIGN.md §1), PyTorch.
+"""Differentiable nested fake-quantization in the code domain (docs/spec.md §1), PyTorch.
 
 Every tensor is carried as its integer master codes (held in a float tensor) plus its float step Δ. Each
 operation's forward value is the exact integer result; its backward is a straight-through estimator (STE).
@@ -27,7 +27,7 @@ def ste(exact: torch.Tensor, surrogate: torch.Tensor) -> torch.Tensor:
 
 
 def round_half_up(x: torch.Tensor) -> torch.Tensor:
-    """⌊x + 1/2⌋: ties toward +∞, the rounding of DESIGN.md §1 (torch.round would round ties to even)."""
+    """⌊x + 1/2⌋: ties toward +∞, the rounding of docs/spec.md §1 (torch.round would round ties to even)."""
     return torch.floor(x + 0.5)
 
 
@@ -76,7 +76,7 @@ def quantize_multipliers(ratios: list[np.ndarray], spec: NestedSpec, where: str)
         s = the largest shift in [0, MAX_SHIFT] with max_c ⌊ratio·2^s + 1/2⌋ ≤ 2^M_BITS − 1
         m = ⌊ratio · 2^s + 1/2⌋   (int64)
 
-    All arrays share s (a layer's m and m_r, DESIGN.md §1). Raises ValueError naming `where` if even s = 0
+    All arrays share s (a layer's m and m_r, docs/spec.md §1). Raises ValueError naming `where` if even s = 0
     cannot hold the largest ratio.
     """
     ratios = [np.asarray(r, dtype=np.float64) for r in ratios]

@@ -1,0 +1,171 @@
+"""The Pareto study's parts: graded benchmark (train/graded.py), bootstrap CIs, greedy plan search, budgeted
+controller training, thread settings, the train-bench CLI's option errors; the whole study at toy size (slow)."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from cli import cli
+from golden.spec import DEFAULT_SPEC
+from train.arch import arch
+from train.bootstrap import accuracy_ci, difference_ci, resample_index
+from train.calibrate import calibrate
+from train.controller_fit import BudgetConfig, dual_step, train_controller
+from train.data import Split
+from train.dqt import image_costs
+from train.fold import fold_resnet
+from train.graded import KINDS, LEVELS, build_graded, corrupt, upsample
+from train.nested import NestedNet
+from train.plan_search import best_under, greedy_plans, plan_bitops
+from train.resnet import ResNet
+
+
+@pytest.fixture(scope="module")
+def small():
+    return build_graded(draws={"train": 1, "val": 1, "test": 1})
+
+
+def test_graded_splits_are_disjoint_deterministic_and_graded(small):
+    assert (len(small.train), len(small.val), len(small.test)) == (1077, 270, 450)
+    bases = [set(s.base.tolist()) for s in (small.train, small.val, small.test)]
+    assert not (bases[0] & bases[1] or bases[0] & bases[2] or bases[1] & bases[2])
+    assert sum(map(len, bases)) == 1797
+    assert small.test.split.images.shape[1:] == (1, 16, 16)
+    again = build_graded(draws={"train": 1, "val": 1, "test": 1})
+    assert torch.equal(again.test.split.images, small.test.split.images)
+    assert set(small.test.level.tolist()) == set(range(LEVELS + 1))
+    assert set(small.test.kind.tolist()) == set(range(len(KINDS)))
+    from sklearn.datasets import load_digits
+    clean = upsample((load_digits().images.astype(np.float32) / 8 - 1)[:, None])
+    zero = small.test.level == 0
+    assert np.array_equal(small.test.split.images.numpy()[zero], clean[small.test.base[zero]])
+    assert float(small.test.split.images.abs().max()) <= 1.0
+
+
+def test_more_draws_give_a_test_split_of_at_least_1000_images():
+    b = build_graded(draws={"train": 1, "val": 1})
+    assert len(b.test) == 1350 and len(set(b.test.base.tolist())) == 450
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_corruption_grows_with_strength(kind):
+    x = upsample((np.random.default_rng(0).random((1, 1, 8, 8)).astype(np.float32) * 2 - 1))[0, 0]
+    assert np.array_equal(corrupt(x, kind, 0.0, np.random.default_rng(1)), x)
+    d = [np.abs(corrupt(x, kind, s, np.random.default_rng(1)) - x).mean() for s in (0.2, 1.0)]
+    assert 0 < d[0] < d[1]
+
+
+def test_corrupt_rejects_bad_input():
+    x = np.zeros((16, 16), np.float32)
+    with pytest.raises(ValueError, match="unknown corruption kind 'fog'"):
+        corrupt(x, "fog", 0.5, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="strength must be in"):
+        corrupt(x, "noise", 1.5, np.random.default_rng(0))
+
+
+def test_bootstrap_intervals():
+    correct = np.array([1] * 90 + [0] * 10)
+    index = resample_index(100, 500, seed=1)
+    low, high = accuracy_ci(correct, index)
+    assert low < 90 < high and 80 < low and high < 97
+    assert accuracy_ci(np.ones(100), index) == (100.0, 100.0)
+    assert difference_ci(correct, correct, index) == (0.0, 0.0)
+    better = correct.copy()
+    better[90:] = 1                                   # a paired +10 points: the CI excludes 0
+    assert difference_ci(better, correct, index)[0] > 0
+    with pytest.raises(ValueError, match="n >= 1"):
+        resample_index(0)
+
+
+def test_greedy_lowers_the_least_sensitive_layer_first():
+    macs = {"a": 100, "b": 100, "c": 400}
+    sens = {"a": 10.0, "b": 0.1, "c": 1.0}
+
+    def evaluate(widths):
+        loss = sum(sens[n] / (b * b) for n, (b, _) in widths.items())
+        return loss, 100.0 - loss
+
+    path = greedy_plans(macs, (2, 4, 6, 8), evaluate)
+    assert len(path) == 3 * 3 + 1
+    assert path[0].widths == {n: (8, 8) for n in macs} and path[-1].widths == {n: (2, 2) for n in macs}
+    assert path[1].widths["b"] == (6, 6)               # cheapest loss per BitOP saved
+    assert all(p.bitops > q.bitops for p, q in zip(path, path[1:]))
+    assert path[0].bitops == plan_bitops(path[0].widths, macs) == 600 * 64
+    chosen = best_under(path, path[4].bitops)
+    assert chosen.bitops <= path[4].bitops and chosen.val_acc == max(p.val_acc for p in path[4:])
+    assert best_under(path, 1.0) is None
+
+
+def test_dual_step_tracks_the_budget():
+    assert dual_step(1.0, 0.3, 0.2, 0.1) == pytest.approx(1.05)
+    assert dual_step(1.0, 0.1, 0.2, 0.1) == pytest.approx(0.95)
+    assert dual_step(0.01, 0.0, 0.2, 1.0) == 0.0
+    with pytest.raises(ValueError, match="target must be in"):
+        BudgetConfig(target=0.0).validate()
+
+
+def test_budgeted_controller_trains_only_the_controller():
+    torch.manual_seed(0)
+    a = arch("digits")
+    ir = a.network()
+    net = NestedNet(ir, DEFAULT_SPEC, fold_resnet(ResNet(a).eval(), ir), 1 / 127, seed=0)
+    images = torch.rand(48, 1, 8, 8) * 2 - 1
+    calibrate(net, images)
+    split = Split(images, torch.arange(48) % 10)
+    trained, lam = train_controller(net, split, BudgetConfig(target=0.1, epochs=2, batch_size=16, dual_lr=0.5))
+    before, after = net.state_dict(), trained.state_dict()
+    backbone = [k for k in before if not k.startswith("controller.")]
+    assert backbone and all(torch.equal(before[k], after[k]) for k in backbone)
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("controller."))
+    assert lam >= 0 and all(p.requires_grad for p in net.parameters())  # the original is untouched
+    g = torch.zeros(2, len(net.switchable), 4)
+    g[0, :, 0] = 1
+    g[1, :, 3] = 1
+    assert image_costs(net, g, "bitops").tolist() == pytest.approx([1 / 16, 1.0])
+
+
+def test_train_commands_set_passive_thread_waits_before_torch_loads():
+    code = ("import os, sys; from click.testing import CliRunner; from cli import cli; "
+            "CliRunner().invoke(cli, ['train-bench', '--out', 'x', '--targets', 'bad']); "
+            "print(os.environ['OMP_WAIT_POLICY'], os.environ['NUMBA_NUM_THREADS'], 'torch' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "NUMBA_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["PASSIVE", "2", "True"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--targets", "0.1,x"], "--targets"),
+    (["--targets", "0.1,1.5"], "targets must be in (0, 1]"),
+    (["--draws", "1,1"], "--draws"),
+])
+def test_train_bench_option_errors(tmp_path, args, message):
+    result = CliRunner().invoke(cli, ["train-bench", "--out", str(tmp_path / "o"), *args])
+    assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_train_bench_end_to_end_toy(tmp_path):
+    out = tmp_path / "bench"
+    result = CliRunner().invoke(cli, ["train-bench", "--out", str(out), "--draws", "1,1,1", "--float-epochs", "1",
+                                      "--dqt-epochs", "1", "--controller-epochs", "1", "--targets", "0.1,0.3"])
+    assert result.exit_code == 0, result.output
+    body = json.loads((out / "results.json").read_text())
+    names = [p["name"] for p in body["points"]]
+    assert set(body["accuracy_per_level"]) == set(names) and len(body["accuracy_per_level"]["uniform:8"]) == 6
+    assert {"uniform:2", "uniform:8", "greedy:0", "joint", "dynamic:0.100", "dynamic:0.300"} <= set(names)
+    for p in body["points"]:
+        assert p["ci_low"] <= p["accuracy"] <= p["ci_high"]
+        assert p["fixed_total_cycles_mean"] > 0 and p["fused_total_cycles_mean"] <= p["fixed_total_cycles_mean"]
+    for suffix in ("csv", "json"):
+        assert (out / f"results.{suffix}").stat().st_size > 0
+    for stem in ("pareto", "bits_vs_strength"):
+        for fmt in ("pdf", "svg", "png"):
+            assert (out / f"{stem}.{fmt}").stat().st_size > 0
+    sim = CliRunner().invoke(cli, ["sim", "--model", str(out / "models" / "dynamic_t0.100.safetensors"), "--dynamic",
+                                   "--input", str(out / "test_images.npy"), "--out", str(tmp_path / "sim")])
+    assert sim.exit_code == 0, sim.output
