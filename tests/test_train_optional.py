@@ -27,7 +27,8 @@ def test_cli_without_torch_lists_and_runs_core_commands(tmp_path):
 
 
 def test_train_and_import_without_torch_say_which_extra_is_missing():
-    for args in ("['train', '--out', 'x']", "['import', 'x.pt', '--arch', 'resnet18', '-o', 'y']"):
+    for args in ("['train', '--out', 'x']", "['import', 'x.pt', '--arch', 'resnet18', '-o', 'y']",
+                 "['train-bench', '--out', 'x']"):
         r = _run("from click.testing import CliRunner; from cli import cli; "
                  f"res = CliRunner().invoke(cli, {args}); print(res.exit_code, res.output)")
         assert r.returncode == 0, r.stderr
