@@ -29,15 +29,6 @@ def stable_key(*parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def file_digest(path) -> str:
-    """sha256 hex of a file's bytes (a model file named in a key stands for its content, not its path)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class Journal:
     """Append-only JSON lines {"key": ..., "result": ...} at `path`; `load()` gives {key: result}."""
 

@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from dist.executor import SERIAL, ExecutorOptions, Progress, map_items
-from dist.journal import Journal, file_digest, stable_key
+from dist.journal import Journal, stable_key
 from golden.plan import parse_plan
+from golden.run_folder import file_sha256
 from golden.topologies import TOPOLOGIES
 
 from .energy import EnergyTable
@@ -116,7 +117,7 @@ def config_key(config: dict) -> str:
     the energy table."""
     network = config["network"]
     identity = {**{k: v for k, v in config.items() if k != "energy"},
-                "network": network if config["source"] == "model" and network in TOPOLOGIES else file_digest(network),
+                "network": network if config["source"] == "model" and network in TOPOLOGIES else file_sha256(network),
                 "energy": None if config["energy"] is None else config["energy"].as_dict()}
     return stable_key(identity)
 

@@ -10,24 +10,13 @@ from click.testing import CliRunner
 from cli import cli
 from golden.model_file import METADATA_KEY, header_digest, model_header, save_model
 from golden.synthetic import synthetic_model
+from cli_checks import one_line_error
 
 CSV_HEAD = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
 
 
 def _run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def one_line_error(res, *needles) -> str:
-    """The result is a click error: exit != 0, no exception but SystemExit, the last line names every needle."""
-    assert res.exit_code != 0, res.output
-    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
-    assert "Traceback" not in res.output
-    last = res.output.strip().splitlines()[-1]
-    assert last.startswith("Error:"), res.output
-    for needle in needles:
-        assert needle in last, last
-    return last
 
 
 @pytest.fixture(scope="module")

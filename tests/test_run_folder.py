@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
+from cli_checks import one_line_error
 from golden.run_folder import MANIFEST, RunFolder, RunFolderError, file_sha256, publish_file, read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,17 +26,6 @@ def _run(*args):
 def _ours(parent: Path, name: str) -> list[str]:
     """Dot-files of the run-folder machinery next to `name`."""
     return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{name}."))
-
-
-def _one_line_error(res, *needles):
-    assert res.exit_code != 0, res.output
-    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
-    assert "Traceback" not in res.output
-    last = res.output.strip().splitlines()[-1]
-    assert last.startswith("Error:"), res.output
-    for needle in needles:
-        assert needle in last, last
-    return last
 
 
 def test_publish_writes_files_then_manifest(tmp_path):
@@ -151,7 +141,7 @@ def test_concurrent_sim_into_the_same_out_is_refused(tmp_path):
     try:
         csv = tmp_path / "t.csv"
         csv.write_text(CSV_HEAD + "c1, 8, 8, 3, 3, 3, 8, 1,\n")
-        _one_line_error(_run("sim", "--topology", csv, "--out", out), "--out", "another run is writing there now")
+        one_line_error(_run("sim", "--topology", csv, "--out", out), "--out", "another run is writing there now")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -189,7 +179,7 @@ def test_sim_into_a_foreign_folder_is_refused_then_forced(tmp_path, content):
         (out / "layers.csv").write_text("name,kind\nconv1,conv,extra\n")
     csv = tmp_path / "t.csv"
     csv.write_text(CSV_HEAD + "c1, 8, 8, 3, 3, 3, 8, 1,\n")
-    _one_line_error(_run("sim", "--topology", csv, "--out", out), "--out", "--force")
+    one_line_error(_run("sim", "--topology", csv, "--out", out), "--out", "--force")
     res = _run("sim", "--topology", csv, "--out", out, "--force")
     assert res.exit_code == 0, res.output
     assert "" not in (out / "layers.csv").read_text().splitlines()[0].split(",")
@@ -203,9 +193,9 @@ def test_export_model_checks_its_folder_first_and_cleans_leftovers(tmp_path, mon
         raise AssertionError("calibration ran before the output path was checked")
     with monkeypatch.context() as m:
         m.setattr(golden_cmds, "build_synthetic", never)
-        _one_line_error(_run("export-model", "--model", "tiny", "-o", tmp_path / "missing" / "m.dqt"),
+        one_line_error(_run("export-model", "--model", "tiny", "-o", tmp_path / "missing" / "m.dqt"),
                         "-o", "does not exist")
-        _one_line_error(_run("export-model", "--model", "tiny", "-o", tmp_path), "-o", "is a directory")
+        one_line_error(_run("export-model", "--model", "tiny", "-o", tmp_path), "-o", "is a directory")
     (tmp_path / ".m.dqt.killed.tmp").write_bytes(b"\0" * 1000)  # what export-model killed mid-write left
     res = _run("export-model", "--model", "tiny", "-o", tmp_path / "m.dqt")
     assert res.exit_code == 0, res.output

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from .batches import batches
 from .data import Split
-from .dqt import image_costs
+from .dqt import check_gate_schedule, gate_schedule, image_costs
 from .nested import NestedNet, gumbel_gates
 
 
@@ -57,16 +57,10 @@ class BudgetConfig:
                 raise ValueError(f"{field} must be > 0, got {getattr(self, field)}")
         if self.lam_start < 0:
             raise ValueError(f"lam_start must be >= 0, got {self.lam_start}")
-        if not 0 < self.tau_end <= self.tau_start:
-            raise ValueError(f"need 0 < tau_end <= tau_start, got {self.tau_end}, {self.tau_start}")
-        if not 0 <= self.noise_end <= self.noise_start:
-            raise ValueError(f"need 0 <= noise_end <= noise_start, got {self.noise_end}, {self.noise_start}")
+        check_gate_schedule(self)
 
     def schedule(self, epoch: int) -> tuple[float, float]:
-        """(τ, σ) of `epoch` (0-based): geometric τ, linear σ."""
-        f = epoch / max(self.epochs - 1, 1)
-        return (self.tau_start * (self.tau_end / self.tau_start) ** f,
-                self.noise_start + (self.noise_end - self.noise_start) * f)
+        return gate_schedule(self, epoch)
 
 
 def dual_step(lam: float, cost: float, target: float, lr: float) -> float:

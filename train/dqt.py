@@ -67,16 +67,27 @@ class DQTConfig:
                 raise ValueError(f"{field} must be > 0, got {getattr(self, field)}")
         if self.cost_target is not None and not 0 <= self.cost_target <= 1:
             raise ValueError(f"cost_target must be in [0, 1] (a fraction of the all-N-bit cost), got {self.cost_target}")
-        if not 0 < self.tau_end <= self.tau_start:
-            raise ValueError(f"need 0 < tau_end <= tau_start, got {self.tau_end}, {self.tau_start}")
-        if not 0 <= self.noise_end <= self.noise_start:
-            raise ValueError(f"need 0 <= noise_end <= noise_start, got {self.noise_end}, {self.noise_start}")
+        check_gate_schedule(self)
 
     def schedule(self, epoch: int) -> tuple[float, float]:
-        """(τ, σ) of `epoch` (0-based): geometric τ, linear σ, from start to end values."""
-        f = epoch / max(self.epochs - 1, 1)
-        return (self.tau_start * (self.tau_end / self.tau_start) ** f,
-                self.noise_start + (self.noise_end - self.noise_start) * f)
+        return gate_schedule(self, epoch)
+
+
+def check_gate_schedule(cfg) -> None:
+    """A config's Gumbel gate schedule (tau_start, tau_end, noise_start, noise_end): ValueError unless
+    0 < τ_end <= τ_start and 0 <= σ_end <= σ_start."""
+    if not 0 < cfg.tau_end <= cfg.tau_start:
+        raise ValueError(f"need 0 < tau_end <= tau_start, got {cfg.tau_end}, {cfg.tau_start}")
+    if not 0 <= cfg.noise_end <= cfg.noise_start:
+        raise ValueError(f"need 0 <= noise_end <= noise_start, got {cfg.noise_end}, {cfg.noise_start}")
+
+
+def gate_schedule(cfg, epoch: int) -> tuple[float, float]:
+    """(τ, σ) of `epoch` (0-based) over cfg.epochs, f = epoch / max(epochs − 1, 1):
+    τ = τ_start·(τ_end/τ_start)^f (geometric), σ = σ_start + (σ_end − σ_start)·f (linear)."""
+    f = epoch / max(cfg.epochs - 1, 1)
+    return (cfg.tau_start * (cfg.tau_end / cfg.tau_start) ** f,
+            cfg.noise_start + (cfg.noise_end - cfg.noise_start) * f)
 
 
 def uniform_widths(net: NestedNet, bits: int) -> dict[str, tuple[int, int]]:
