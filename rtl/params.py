@@ -22,8 +22,19 @@ FAULTS = {
     "no_align": "output units skip the align shift (acc' = acc at every width)",
 }
 
-# OutputUnit clamp / output modes (cfg_mode register values)
+# The output-mode table: name -> cfg_mode code of the OutputUnit (clamp ranges: `out_mode_range`). Recorded in
+# manifest.json (config.out_modes: code and range per mode), from which verify/ reads it back.
 OUT_MODES = {"relu": 0, "signed": 1, "logits": 2, "wide": 3}
+
+
+def out_mode_range(mode: str, spec: NestedSpec) -> tuple[int, int] | None:
+    """Clamp range of an output mode (docs/spec.md §1 output ranges): relu [0, 2^N-1], signed N-bit [-2^(N-1),
+    2^(N-1)-1], logits signed logit_bits; wide (acc' + bias, no requant): None."""
+    if mode not in OUT_MODES:
+        raise ValueError(f"mode must be one of {', '.join(OUT_MODES)}, got {mode!r}")
+    ranges = {"relu": spec.int_range(spec.n_bits, False), "signed": spec.int_range(spec.n_bits, True),
+              "logits": spec.logit_range, "wide": None}
+    return ranges[mode]
 
 
 def bits_for(value: int) -> int:
@@ -156,16 +167,9 @@ class RtlConfig:
         """Width of the tile cycle counter: holds os_tile_cycles(R, C, K_MAX)."""
         return bits_for(self.max_tile_cycles)
 
-    def out_range(self, mode: str) -> tuple[int, int]:
-        """[lo, hi] clamp of an output mode: relu [0, 2^N-1], signed N-bit, logits signed logit_bits."""
-        spec = self.spec
-        if mode == "relu":
-            return spec.int_range(spec.n_bits, False)
-        if mode == "signed":
-            return spec.int_range(spec.n_bits, True)
-        if mode == "logits":
-            return spec.logit_range
-        raise ValueError(f"mode must be relu, signed or logits for a clamp range, got {mode!r}")
+    def out_range(self, mode: str) -> tuple[int, int] | None:
+        """Clamp range of an output mode for this design's spec: `out_mode_range(mode, spec)`."""
+        return out_mode_range(mode, self.spec)
 
     def to_dict(self) -> dict:
         """Configuration as recorded in manifest.json."""
@@ -176,8 +180,14 @@ class RtlConfig:
             "m_bits": spec.m_bits, "logit_bits": spec.logit_bits, "candidates": list(spec.candidates),
             "operand_bits": self.operand_bits,
             "requant_bits": self.requant_bits, "requant_shift_max": self.requant_shift_max,
-            "out_bits": self.out_bits, "cycle_bits": self.cycle_bits, "out_modes": dict(OUT_MODES),
+            "out_bits": self.out_bits, "cycle_bits": self.cycle_bits,
+            "out_modes": {name: {"code": code, "range": _json_range(out_mode_range(name, spec))}
+                          for name, code in OUT_MODES.items()},
         }
+
+
+def _json_range(rng: tuple[int, int] | None) -> list[int] | None:
+    return None if rng is None else list(rng)
 
 
 # Constructor field (first word of a NestedSpec / ArrayConfig / RtlConfig ValueError) -> the CLI option that sets it

@@ -5,38 +5,30 @@ import numpy as np
 import pytest
 
 from golden.spec import NestedSpec
-from rtl.amaranth_sim import run_tile, run_tiles
 from rtl.params import RtlConfig
-from rtl.tile_model import TileJob, tile_reference
 from rtl.top import DqtTop
 from sim.config import ArrayConfig
 from sim.tile import os_tile_cycles
+from verify.amaranth_sim import run_tile, run_tiles
+from verify.tile_job import TileJob, expected_tile
+from verify.vectors import random_tile_job
 
 
 def random_job(cfg: RtlConfig, k_len: int, seed: int, mode: str, b_w: int, b_a: int, res_en: bool,
                a_signed: bool = False) -> TileJob:
-    """Random master codes with a requant shift chosen so that most outputs land inside the clamp range."""
-    rng = np.random.default_rng(seed)
-    spec, rows, cols = cfg.spec, cfg.rows, cfg.cols
-    w = rng.integers(*np.add(spec.code_range(True), (0, 1)), size=(rows, k_len))
-    a = rng.integers(*np.add(spec.code_range(a_signed), (0, 1)), size=(k_len, cols))
-    w[0, 0], a[0, 0] = spec.code_range(True)[1], spec.code_range(a_signed)[1]  # saturating round-up in the views
-    m = rng.integers(1, spec.m_max + 1, size=rows)
-    s = int(np.log2(spec.m_max)) + (spec.n_bits - 1) * 2 + int(np.log2(k_len)) // 2
-    return TileJob(weights=w, acts=a, bias=rng.integers(-(1 << 12), 1 << 12, size=rows), m=m,
-                   m_r=rng.integers(0, spec.m_max + 1, size=rows),
-                   resid=rng.integers(-(1 << (spec.acc_bits - 4)), 1 << (spec.acc_bits - 4), size=(rows, cols)) if mode == "wide" or res_en
-                   else rng.integers(0, 1 << spec.n_bits, size=(rows, cols)),
-                   b_w=b_w, b_a=b_a, mode=mode, s=s, res_en=res_en, a_signed=a_signed)
+    """random_tile_job with the largest master codes in W[0, 0] and A[0, 0] (saturating round-up in the views)."""
+    job = random_tile_job(np.random.default_rng(seed), cfg.rows, cfg.cols, k_len, b_w, b_a, cfg.spec, mode, res_en,
+                          a_signed)
+    job.weights[0, 0], job.acts[0, 0] = cfg.spec.code_range(True)[1], cfg.spec.code_range(a_signed)[1]
+    return job
 
 
 def check_tile(cfg: RtlConfig, job: TileJob, res: dict | None = None) -> dict:
     res = res or run_tile(DqtTop(cfg), cfg, job)
-    out_range = None if job.mode == "wide" else cfg.out_range(job.mode)
-    expected = tile_reference(job, cfg.spec, out_range)
+    expected, clamped = expected_tile(job, cfg.spec, cfg.out_range(job.config.mode))
     assert np.array_equal(res["y"], expected)
-    k_len = job.weights.shape[1]
-    assert res["cycles"] == res["busy_cycles"] == os_tile_cycles(cfg.rows, cfg.cols, k_len)
+    assert np.array_equal(res["clamped"], clamped.astype(np.int64))
+    assert res["cycles"] == res["busy_cycles"] == os_tile_cycles(cfg.rows, cfg.cols, job.config.k)
     assert res["done"] == 1
     assert res["row_order"] == list(range(cfg.rows - 1, -1, -1))
     return res
@@ -52,11 +44,7 @@ def check_tile(cfg: RtlConfig, job: TileJob, res: dict | None = None) -> dict:
 def test_tile_matches_golden(rows, cols, k_len, mode, b_w, b_a, res_en, a_signed):
     cfg = RtlConfig(array=ArrayConfig(rows=rows, cols=cols), k_max=16)
     job = random_job(cfg, k_len, seed=rows * 100 + cols, mode=mode, b_w=b_w, b_a=b_a, res_en=res_en, a_signed=a_signed)
-    res = check_tile(cfg, job)
-    if mode != "wide":  # clamped flags exactly the outputs whose unclamped requant lay outside the range
-        lo, hi = cfg.out_range(mode)
-        unclamped = tile_reference(job, cfg.spec, (-(1 << 62), 1 << 62))
-        assert np.array_equal(res["clamped"], ((unclamped < lo) | (unclamped > hi)).astype(np.int64))
+    check_tile(cfg, job)  # clamped flags included: exactly the outputs whose requant lay outside the range
 
 
 def test_tile_n6_narrow_acc_spec():
@@ -79,14 +67,14 @@ def test_tile_faults_are_caught(fault, b_w, b_a):
     cfg = RtlConfig(array=ArrayConfig(rows=2, cols=3), k_max=16, fault=fault)
     job = random_job(cfg, 16, seed=5, mode="wide", b_w=b_w, b_a=b_a, res_en=False)
     res = run_tile(DqtTop(cfg), cfg, job)
-    assert not np.array_equal(res["y"], tile_reference(job, cfg.spec, None))
+    assert not np.array_equal(res["y"], expected_tile(job, cfg.spec, None)[0])
 
 
 @pytest.mark.parametrize("rows,cols,k_len,mode,b_w,b_a,res_en,n_bits", [
     (3, 4, 10, "relu", 4, 6, True, 8), (2, 2, 5, "signed", 6, 3, False, 6)])
 def test_generated_verilog_tile_in_icarus(tmp_path, rows, cols, k_len, mode, b_w, b_a, res_en, n_bits):
     """The emitted Verilog (not the Amaranth model) in Icarus: same golden results and cycle count."""
-    from rtl.verilog_sim import run_tile_iverilog
+    from verify.verilog_sim import run_tile_iverilog
 
     spec = NestedSpec(n_bits=n_bits, acc_bits=4 * n_bits, candidates=(n_bits,))
     cfg = RtlConfig(array=ArrayConfig(rows=rows, cols=cols, spec=spec), k_max=16)

@@ -7,10 +7,11 @@ import numpy as np
 
 from sim.tile import os_fold_cycles, os_tile_cycles
 
-from .gemm import tile_operands, tiles
+from .gemm import tiles
 from .layer_job import LayerJob
 from .scoreboard import Scoreboard
-from .tb.top import TileConfig, TopDriver, TopMonitor
+from .tb.top import TopDriver, TopMonitor
+from .tile_job import LoadWords
 
 
 async def run_layer_on_rtl(drv: TopDriver, mon: TopMonitor, job: LayerJob, cycles: Scoreboard) -> tuple[np.ndarray, dict]:
@@ -20,22 +21,15 @@ async def run_layer_on_rtl(drv: TopDriver, mon: TopMonitor, job: LayerJob, cycle
     if k > p.k_max:
         raise ValueError(f"layer {job.name}: K = {k} exceeds the design's buffer depth k_max = {p.k_max}")
     got = np.zeros_like(job.expected)
-    cfg = TileConfig(job.b_w, job.b_a, job.a_signed, job.mode, job.s, job.res_en, k)
+    cfg = job.config
     want_cycles, quiet = os_tile_cycles(p.rows, p.cols, k), os_fold_cycles(p.rows, p.cols, k) - 1
     loaded_m0, start_edges, tile_cycles = None, drv.edges, 0
     all_tiles = tiles(m_rows, n_pix, p.rows, p.cols)
     for t in all_tiles:
-        w, a = tile_operands(job.weights, job.acts, t, p.rows, p.cols)
-        resid = None
-        if job.res_en:
-            resid = np.zeros((p.rows, p.cols), np.int64)
-            resid[:t.rows, :t.cols] = job.resid[t.m0:t.m0 + t.rows, t.n0:t.n0 + t.cols]
-        params = None
-        if t.m0 != loaded_m0:
-            params = [np.zeros(p.rows, np.int64) for _ in range(3)]
-            for dst, src in zip(params, (job.bias, job.m, job.m_r)):
-                dst[:t.rows] = src[t.m0:t.m0 + t.rows]
-        await drv.load(w if params is not None else None, a, params, resid)
+        words = drv.words(job.tile(t, p.rows, p.cols))
+        new_block = t.m0 != loaded_m0
+        await drv.load(LoadWords(words.weights if new_block else [], words.acts, words.params if new_block else [],
+                                 words.resid if job.res_en else []))
         loaded_m0 = t.m0
         run = await drv.run(cfg, mon, timeout=4 * want_cycles + 64, quiet=quiet)
         got[t.m0:t.m0 + t.rows, t.n0:t.n0 + t.cols] = run.out[:t.rows, :t.cols]

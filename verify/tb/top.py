@@ -1,10 +1,7 @@
-"""DqtTop driver and monitor: bulk buffer loads, one-cycle config+start, autonomous tile run, row readout.
+"""DqtTop driver and monitor (cocotb): buffer loads, one-cycle config+start, autonomous tile run, row readout.
 
-Protocol (docs/rtl.md, rtl/top.py): while idle, one write per port per cycle: w_data row k = W[:, k] (R lanes),
-a_data row k = A[k, :] (C lanes), p_* row i = bias/m/m_r of filter i, r_data row i = residual row i; all four
-ports write in the same cycle, so a tile loads in max(K, R) cycles. The configuration (widths, mode, shift,
-K) is written in the cycle that asserts `start`: a width switch costs no cycle. The tile then runs
-autonomously; `out_valid` rows (bottom row first) are collected until `done`.
+The driver plays the load/run protocol of rtl/top.py (its module docstring is the one description) with the
+words of verify/tile_job.py load_words; the monitor collects the `out_valid` rows (bottom row first) until `done`.
 """
 from __future__ import annotations
 
@@ -14,17 +11,7 @@ import numpy as np
 from cocotb.triggers import ClockCycles, FallingEdge
 
 from ..manifest import DutParams
-
-
-@dataclass(frozen=True)
-class TileConfig:
-    b_w: int
-    b_a: int
-    a_signed: bool
-    mode: str
-    s: int
-    res_en: bool
-    k: int
+from ..tile_job import LoadWords, TileConfig, TileJob, load_words, unpack_lanes
 
 
 @dataclass
@@ -35,30 +22,13 @@ class TileRun:
     cycles_reported: int   # the DUT's cycle counter after `done`
 
 
-def pack_rows(matrix: np.ndarray, bits: int) -> list[int]:
-    """Each row of `matrix` as one word of len(row) two's complement lanes (lane 0 least significant)."""
-    matrix = np.asarray(matrix, dtype=np.int64)
-    if bits % 8 == 0 and bits <= 64:
-        raw = (matrix & ((1 << bits) - 1)).astype(f"<u{bits // 8}") if bits < 64 else matrix.astype("<i8")
-        return [int.from_bytes(r.tobytes(), "little") for r in np.ascontiguousarray(raw)]
-    mask = (1 << bits) - 1
-    return [sum((int(v) & mask) << (i * bits) for i, v in enumerate(row)) for row in matrix]
-
-
-def unpack_word(word: int, lanes: int, bits: int) -> np.ndarray:
-    """Signed lanes of `word` (inverse of pack_rows for one row)."""
-    vals = np.array([(word >> (i * bits)) & ((1 << bits) - 1) for i in range(lanes)], dtype=np.int64)
-    return np.where(vals >= 1 << (bits - 1), vals - (1 << bits), vals)
-
-
 class TopDriver:
     """Drives DqtTop's write ports and start; counts every rising edge it waits for in `edges`."""
 
     def __init__(self, dut, params: DutParams):
         self.dut, self.p = dut, params
         self.edges = 0
-        self.n = params.spec.n_bits
-        self.wide = params.config["acc_bits"]
+        self.code_bits, self.wide_bits = params.spec.n_bits, params.config["acc_bits"]
         self._enables: dict[str, bool] = {}
 
     def idle(self) -> None:
@@ -72,16 +42,16 @@ class TopDriver:
         await FallingEdge(self.dut.clk)
         self.edges += 1
 
-    async def load(self, w: np.ndarray | None = None, a: np.ndarray | None = None, params=None,
-                   resid: np.ndarray | None = None) -> None:
-        """Write whatever is given (None leaves that buffer as it is): weight master codes W (R, K), activation
-        codes A (K, C), params = (bias, m, m_r) per filter, residual rows (R, C); max of their lengths cycles."""
+    def words(self, job: TileJob) -> LoadWords:
+        """The buffer words of `job` at this design's lane widths."""
+        return load_words(job, self.code_bits, self.wide_bits)
+
+    async def load(self, words: LoadWords) -> None:
+        """Write `words` (an empty list leaves that buffer as it is), all four ports in parallel: words.cycles
+        cycles."""
         dut, enc = self.dut, self.p.ports
-        w_words = pack_rows(np.asarray(w).T, self.n) if w is not None else []
-        a_words = pack_rows(a, self.n) if a is not None else []
-        r_words = pack_rows(resid, self.wide) if resid is not None else []
-        p_rows = self.p.rows if params is not None else 0
-        for t in range(max(len(w_words), len(a_words), len(r_words), p_rows)):
+        w_words, a_words, r_words, p_rows = words.weights, words.acts, words.resid, len(words.params)
+        for t in range(words.cycles):
             self._enable("w_we", t < len(w_words))
             if t < len(w_words):
                 dut.w_addr.value, dut.w_data.value = t, w_words[t]
@@ -90,10 +60,10 @@ class TopDriver:
                 dut.a_addr.value, dut.a_data.value = t, a_words[t]
             self._enable("p_we", t < p_rows)
             if t < p_rows:
-                bias, m, m_r = params
+                bias, m, m_r = words.params[t]
                 dut.p_row.value = t
-                dut.p_bias.value = enc["p_bias"].encode(bias[t])
-                dut.p_m.value, dut.p_m_r.value = int(m[t]), int(m_r[t])
+                dut.p_bias.value = enc["p_bias"].encode(bias)
+                dut.p_m.value, dut.p_m_r.value = m, m_r
             self._enable("r_we", t < len(r_words))
             if t < len(r_words):
                 dut.r_row.value, dut.r_data.value = t, r_words[t]
@@ -159,7 +129,7 @@ class TopMonitor:
             self.seen.append(row)
             if not d.out_data.value.is_resolvable:
                 raise AssertionError(f"out_data of row {row} holds X/Z bits: {d.out_data.value}")
-            self.out[row] = unpack_word(d.out_data.value.to_unsigned(), self.p.cols, self.out_bits)
+            self.out[row] = unpack_lanes(d.out_data.value.to_unsigned(), self.p.cols, self.out_bits)
             bits = d.out_clamped.value.to_unsigned()
             self.clamped[row] = [(bits >> j) & 1 for j in range(self.p.cols)]
 

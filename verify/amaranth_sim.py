@@ -1,7 +1,13 @@
-"""Small drivers around amaranth.sim used by the RTL unit tests (no external simulator needed)."""
+"""Drivers around amaranth.sim used by the RTL tests (no external simulator needed): combinational and clocked
+units, and DqtTop tiles (the load/run protocol of rtl/top.py with the words of verify/tile_job.py)."""
 from __future__ import annotations
 
+import numpy as np
 from amaranth.sim import Simulator
+
+from rtl.params import OUT_MODES
+
+from .tile_job import TileJob, load_words, unpack_lanes
 
 
 def comb_eval(dut, vectors: list[dict], outputs: tuple[str, ...]) -> list[dict]:
@@ -41,68 +47,43 @@ def clocked_eval(dut, steps: list[dict], outputs: tuple[str, ...]) -> list[dict]
     return results
 
 
-def pack_lanes(values, bits: int) -> int:
-    """Pack integers (two's complement, `bits` each) into one word, lane 0 in the least significant bits."""
-    mask = (1 << bits) - 1
-    word = 0
-    for lane, value in enumerate(values):
-        word |= (int(value) & mask) << (lane * bits)
-    return word
-
-
-def unpack_lanes(word: int, count: int, bits: int, signed: bool = True) -> list[int]:
-    """Inverse of pack_lanes."""
-    mask = (1 << bits) - 1
-    lanes = [(word >> (lane * bits)) & mask for lane in range(count)]
-    return [v - (1 << bits) if signed and v >> (bits - 1) else v for v in lanes]
-
-
-def run_tiles(top, cfg, jobs, max_cycles: int = 100_000) -> list[dict]:
+def run_tiles(top, cfg, jobs: list[TileJob], max_cycles: int = 100_000) -> list[dict]:
     """Load each TileJob into one DqtTop simulation through its write ports, start it, collect the output rows.
 
     Tiles run back to back in the same simulation (no reset in between). Per job returns {"y": (R, C) int64,
     "clamped": (R, C) int64, "cycles": counter after done, "busy_cycles": cycles observed with busy = 1,
     "row_order": output row order, "done": done flag}.
     """
-    import numpy as np
-
-    from .tile_model import mode_code
-
-    rows, cols, n = cfg.rows, cfg.cols, cfg.code_bits
+    rows, cols = cfg.rows, cfg.cols
     results = []
 
     async def load(ctx, job):
-        k_len = job.weights.shape[1]
-        for name, value in (("cfg_we", 1), ("cfg_b_w", job.b_w), ("cfg_b_a", job.b_a), ("cfg_a_signed", int(job.a_signed)),
-                            ("cfg_mode", mode_code(job.mode)), ("cfg_s", job.s), ("cfg_res_en", int(job.res_en)),
-                            ("cfg_k", k_len)):
+        words = load_words(job, cfg.code_bits, cfg.wide_bits)
+        for t in range(words.cycles):
+            for port, addr, data, rows_of in ((top.w_we, top.w_addr, top.w_data, words.weights),
+                                              (top.a_we, top.a_addr, top.a_data, words.acts),
+                                              (top.r_we, top.r_row, top.r_data, words.resid)):
+                ctx.set(port, int(t < len(rows_of)))
+                if t < len(rows_of):
+                    ctx.set(addr, t)
+                    ctx.set(data, rows_of[t])
+            ctx.set(top.p_we, int(t < len(words.params)))
+            if t < len(words.params):
+                for name, value in zip(("p_bias", "p_m", "p_m_r"), words.params[t]):
+                    ctx.set(getattr(top, name), value)
+                ctx.set(top.p_row, t)
+            await ctx.tick()
+        for port in (top.w_we, top.a_we, top.p_we, top.r_we):
+            ctx.set(port, 0)
+
+    async def run(ctx, job):
+        c = job.config
+        for name, value in (("cfg_we", 1), ("cfg_b_w", c.b_w), ("cfg_b_a", c.b_a), ("cfg_a_signed", int(c.a_signed)),
+                            ("cfg_mode", OUT_MODES[c.mode]), ("cfg_s", c.s), ("cfg_res_en", int(c.res_en)),
+                            ("cfg_k", c.k), ("start", 1)):
             ctx.set(getattr(top, name), value)
         await ctx.tick()
         ctx.set(top.cfg_we, 0)
-        ctx.set(top.w_we, 1)
-        ctx.set(top.a_we, 1)
-        for k in range(k_len):
-            ctx.set(top.w_addr, k)
-            ctx.set(top.a_addr, k)
-            ctx.set(top.w_data, pack_lanes(job.weights[:, k], n))
-            ctx.set(top.a_data, pack_lanes(job.acts[k, :], n))
-            await ctx.tick()
-        ctx.set(top.w_we, 0)
-        ctx.set(top.a_we, 0)
-        ctx.set(top.p_we, 1)
-        ctx.set(top.r_we, 1)
-        for i in range(rows):
-            for name, value in (("p_row", i), ("p_bias", int(job.bias[i])), ("p_m", int(job.m[i])),
-                                ("p_m_r", int(job.m_r[i])), ("r_row", i),
-                                ("r_data", pack_lanes(job.resid[i, :], cfg.wide_bits))):
-                ctx.set(getattr(top, name), value)
-            await ctx.tick()
-        ctx.set(top.p_we, 0)
-        ctx.set(top.r_we, 0)
-
-    async def run(ctx):
-        ctx.set(top.start, 1)
-        await ctx.tick()
         ctx.set(top.start, 0)
         busy, out_rows, order = 0, {}, []
         while ctx.get(top.busy) and busy < max_cycles:
@@ -113,15 +94,15 @@ def run_tiles(top, cfg, jobs, max_cycles: int = 100_000) -> list[dict]:
                 out_rows[row] = (unpack_lanes(ctx.get(top.out_data), cols, cfg.out_bits),
                                  unpack_lanes(ctx.get(top.out_clamped), cols, 1, signed=False))
             await ctx.tick()
-        y = np.array([out_rows.get(i, ([0] * cols, None))[0] for i in range(rows)], dtype=np.int64)
-        clamped = np.array([out_rows.get(i, (None, [0] * cols))[1] for i in range(rows)], dtype=np.int64)
+        y = np.array([out_rows[i][0] if i in out_rows else [0] * cols for i in range(rows)], dtype=np.int64)
+        clamped = np.array([out_rows[i][1] if i in out_rows else [0] * cols for i in range(rows)], dtype=np.int64)
         results.append({"y": y, "clamped": clamped, "cycles": ctx.get(top.cycles), "busy_cycles": busy,
                         "row_order": order, "done": ctx.get(top.done)})
 
     async def bench(ctx):
         for job in jobs:
             await load(ctx, job)
-            await run(ctx)
+            await run(ctx, job)
 
     sim = Simulator(top)
     sim.add_clock(1e-6)
@@ -130,6 +111,6 @@ def run_tiles(top, cfg, jobs, max_cycles: int = 100_000) -> list[dict]:
     return results
 
 
-def run_tile(top, cfg, job, max_cycles: int = 100_000) -> dict:
+def run_tile(top, cfg, job: TileJob, max_cycles: int = 100_000) -> dict:
     """One tile from reset: run_tiles(top, cfg, [job])[0]."""
     return run_tiles(top, cfg, [job], max_cycles)[0]
