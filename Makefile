@@ -8,6 +8,7 @@ PLAN    ?= uniform:8
 BATCH   ?= 1
 SEED    ?= 0
 PE      ?= 16x16
+PE_MODE ?= fixed
 DATAFLOW ?= os
 OUT     ?= out/sim-$(notdir $(basename $(MODEL)))
 RTL_OUT ?= out/rtl-$(PE)
@@ -29,13 +30,13 @@ verify: $(STAMP)
 	$(PY) -m verify.suite
 
 verify-long: $(STAMP)
-	$(PY) -m verify.long_run
+	$(PY) -m verify.long_run --pe-mode $(PE_MODE) $(if $(filter command line environment,$(origin PLAN)),--plan $(PLAN))
 
 rtl: $(STAMP)
-	$(PY) cli.py gen-rtl --pe $(PE) --out $(RTL_OUT)
+	$(PY) cli.py gen-rtl --pe $(PE) --pe-mode $(PE_MODE) --out $(RTL_OUT)
 
 rtl-stats: $(STAMP)
-	$(PY) cli.py rtl-stats --pe $(PE) --out $(RTL_OUT)-stats
+	$(PY) cli.py rtl-stats --pe $(PE) --pe-mode $(PE_MODE) --out $(RTL_OUT)-stats
 
 sweep: $(STAMP)
 	$(PY) cli.py sweep --model $(MODEL) --pe 8x8,16x16,32x32 --dataflow os,ws,is --plan uniform:8,uniform:4 --out out/sweep-$(MODEL)

@@ -33,7 +33,7 @@ View operations: every weight / activation element that enters the array edge at
 through a view unit (shift, round bit, saturate): views = elements read · [b < N].
 
 Stalls: DRAM moves dram_bytes_per_cycle; dram_cycles = ⌈dram_bytes / bandwidth⌉ overlaps compute
-(double buffering), so stall = max(0, dram_cycles − (busy + readout)).
+(double buffering), so stall = max(0, dram_cycles − (busy + readout + load)).
 """
 from __future__ import annotations
 
@@ -134,6 +134,6 @@ def layer_traffic(workload: Workload, folds: FoldPlan, config: ArrayConfig) -> T
     sram_bytes = to_bytes(array_bits) + dram_bytes
     view_ops = weight_reads * (workload.b_w < spec.n_bits) + act_reads * (workload.b_a < spec.n_bits)
     dram_cycles = ceil_div(dram_bytes, config.dram_bytes_per_cycle)
-    stall = np.maximum(0, dram_cycles - (folds.busy_cycles + folds.readout_cycles))
+    stall = np.maximum(0, dram_cycles - (folds.busy_cycles + folds.readout_cycles + folds.load_cycles))
     return Traffic(*dram_parts, sram_bytes=sram_bytes, weight_reads=weight_reads, act_reads=act_reads,
                    view_ops=view_ops, dram_cycles=dram_cycles, stall_cycles=stall)

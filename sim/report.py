@@ -18,9 +18,9 @@ from golden.atomic import atomic_write_bytes
 
 from .simulate import NetworkSim, summarize_images
 
-LAYER_FIELDS = ("cycles", "compute_cycles", "readout_cycles", "stall_cycles", "utilization", "mapping_efficiency",
+LAYER_FIELDS = ("cycles", "compute_cycles", "readout_cycles", "load_cycles", "stall_cycles", "utilization", "mapping_efficiency",
                 "dram_bytes", "sram_bytes", "view_ops", "energy_uj")
-SUMMARY_FIELDS = ("total_cycles", "compute_cycles", "readout_cycles", "stall_cycles", "latency_ms", "utilization",
+SUMMARY_FIELDS = ("total_cycles", "compute_cycles", "readout_cycles", "load_cycles", "stall_cycles", "latency_ms", "utilization",
                   "dram_bytes", "sram_bytes", "energy_uj", "view_ops", "bitops", "macs", "transition_shifts")
 GOLDEN_OWNED = ("bitops", "macs", "transition_shifts")  # kept as golden wrote them when summary.json has them
 COMPUTE_REPORT_HEADER = ("LayerID, Total Cycles (incl. prefetch), Total Cycles, Stall Cycles, Overall Util %, "
@@ -131,7 +131,7 @@ def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
 
 def write_compute_report(path: Path, sims: NetworkSim | Sequence[NetworkSim]) -> None:
     """COMPUTE_REPORT.csv in SCALE-Sim 3.0.0's column layout (the first image's simulation):
-    Total Cycles (incl. prefetch) = cycles (busy + readout + stall), Total Cycles = compute_cycles
+    Total Cycles (incl. prefetch) = cycles (busy + readout + load + stall), Total Cycles = compute_cycles
     (SCALE-Sim's folds·per-fold − 1), Stall Cycles, Overall Util % = MACs / (cycles · peak),
     Mapping Efficiency %, Compute Util % = MACs / (busy cycles · peak); each row ends with a comma."""
     sim = sims if isinstance(sims, NetworkSim) else sims[0]
@@ -175,7 +175,7 @@ def write_table_tex(path: Path, report: dict) -> None:
 
 
 def write_cycles_png(path: Path, report: dict, title: str) -> None:
-    """Per-layer stacked bars: compute (busy), readout and stall cycles (matplotlib, Agg backend)."""
+    """Per-layer stacked bars: compute (busy), readout, load and stall cycles (matplotlib, Agg backend)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -184,12 +184,14 @@ def write_cycles_png(path: Path, report: dict, title: str) -> None:
     names = [r["name"] for r in rows]
     compute = np.array([r["compute_cycles"] + 1 for r in rows])  # busy = SCALE-Sim's report + 1
     readout = np.array([r["readout_cycles"] for r in rows])
+    load = np.array([r["load_cycles"] for r in rows])
     stall = np.array([r["stall_cycles"] for r in rows])
     x = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(rows) + 2), 4.5))
     ax.bar(x, compute, label="compute", color="tab:blue")
     ax.bar(x, readout, bottom=compute, label="readout", color="tab:green")
-    ax.bar(x, stall, bottom=compute + readout, label="stall (DRAM)", color="tab:red")
+    ax.bar(x, load, bottom=compute + readout, label="load + issue", color="tab:orange")
+    ax.bar(x, stall, bottom=compute + readout + load, label="stall (DRAM)", color="tab:red")
     ax.set_xticks(x, names, rotation=90, fontsize=7)
     ax.set_ylabel("cycles")
     ax.set_title(title, fontsize=9)

@@ -21,7 +21,7 @@ from .report import atomic_write
 from .session import check_plan_option, make_config, simulate_static, static_network
 
 SWEEP_COLUMNS = ("pe", "dataflow", "plan", "pe_mode", "layout", "total_cycles", "compute_cycles", "readout_cycles",
-                 "stall_cycles", "latency_ms", "utilization", "dram_bytes", "sram_bytes", "energy_uj", "bitops", "macs")
+                 "load_cycles", "stall_cycles", "latency_ms", "utilization", "dram_bytes", "sram_bytes", "energy_uj", "bitops", "macs")
 
 
 def split_list(text: str, option: str) -> list[str]:
@@ -83,7 +83,7 @@ def write_sweep(out: Path, rows: list[dict], title: str) -> list[Path]:
     cycles = np.array([r["total_cycles"] for r in rows], dtype=float)
     stall = np.array([r["stall_cycles"] for r in rows], dtype=float)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(7.0, 0.55 * len(rows) + 2), 7), sharex=True)
-    ax1.bar(x, cycles - stall, label="compute + readout", color="tab:blue")
+    ax1.bar(x, cycles - stall, label="compute + readout + load", color="tab:blue")
     ax1.bar(x, stall, bottom=cycles - stall, label="stall (DRAM)", color="tab:red")
     ax1.set_ylabel("cycles per image")
     ax1.legend(fontsize=8)

@@ -92,6 +92,19 @@ class DutParams:
         return None if rng is None else (int(rng[0]), int(rng[1]))
 
     @property
+    def pe_mode(self) -> str:
+        return self.config["pe_mode"]
+
+    @property
+    def fusion_widths(self) -> tuple[int, ...]:
+        """Widths the design's PEs run at, ascending ((N,) for a fixed PE)."""
+        return tuple(self.config["fusion_widths"])
+
+    @property
+    def max_lanes(self) -> int:
+        return self.config["max_lanes"]
+
+    @property
     def widths(self) -> range:
         """Every legal view width b, 2 <= b <= N."""
         return range(2, self.spec.n_bits + 1)

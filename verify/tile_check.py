@@ -7,7 +7,7 @@ from sim.tile import os_tile_cycles
 
 from .scoreboard import Scoreboard
 from .tb.top import TileRun, TopDriver, TopMonitor
-from .tile_job import TileJob, expected_tile
+from .tile_job import TileJob, expected_tile, tile_lanes
 
 
 async def checked_tile(drv: TopDriver, mon: TopMonitor, board: Scoreboard, cycles: Scoreboard, tile_id,
@@ -17,7 +17,8 @@ async def checked_tile(drv: TopDriver, mon: TopMonitor, board: Scoreboard, cycle
     p, cfg = drv.p, job.config
     if load:
         await drv.load(drv.words(job))
-    want_cycles = os_tile_cycles(p.rows, p.cols, cfg.k)
+    lanes_w, lanes_a = tile_lanes(cfg.b_w, cfg.b_a, p.fusion_widths)
+    want_cycles = os_tile_cycles(p.rows, p.cols, cfg.k, lanes_w * lanes_a)
     run = await drv.run(cfg, mon, timeout=4 * want_cycles + 64)
     want, want_clamped = expected_tile(job, p.spec, p.out_range(cfg.mode))
     inputs = {"b_w": cfg.b_w, "b_a": cfg.b_a, "mode": cfg.mode, "res_en": cfg.res_en, "s": cfg.s, "K": cfg.k}

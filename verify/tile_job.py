@@ -39,15 +39,32 @@ class TileConfig:
 
 @dataclass(frozen=True)
 class TileJob:
-    """One tile: master-code operands and per-row parameters of an R×C output block over K, and its config."""
+    """One tile: master-code operands and per-row parameters of an R'×C' output block over K, and its config.
 
-    weights: np.ndarray   # (R, K) signed weight master codes
-    acts: np.ndarray      # (K, C) activation master codes (signed iff config.a_signed)
-    bias: np.ndarray      # (R,)
-    m: np.ndarray         # (R,)
-    m_r: np.ndarray       # (R,)
-    resid: np.ndarray     # (R, C)
+    Lane layout in the buffer words: weight lane f = filter f (= p·R + i: weight lane p of array row i), activation
+    lane g = pixel g (= q·C + j), residual lane g of row f."""
+
+    weights: np.ndarray   # (R', K) signed weight master codes, R' = R·lanes_w filters (tile_lanes; R when fixed)
+    acts: np.ndarray      # (K, C') activation master codes (signed iff config.a_signed), C' = C·lanes_a pixels
+    bias: np.ndarray      # (R',)
+    m: np.ndarray         # (R',)
+    m_r: np.ndarray       # (R',)
+    resid: np.ndarray     # (R', C')
     config: TileConfig
+
+
+def tile_lanes(b_w: int, b_a: int, widths) -> tuple[int, int]:
+    """(lanes_w, lanes_a) of a tile at widths (b_w, b_a) on a PE that runs the ascending `widths` (the manifest's
+    fusion_widths; (N,) for a fixed PE): lanes = N / w, w the smallest of `widths` >= b. A tile then covers
+    R·lanes_w filters × C·lanes_a pixels."""
+    n = widths[-1]
+    return n // min(w for w in widths if w >= b_w), n // min(w for w in widths if w >= b_a)
+
+
+def drain_order(rows: int, lanes_w: int, lanes_a: int) -> list[tuple[int, int]]:
+    """The (filter row f, activation lane q) order in which a tile's output rows leave the array (rtl/top.py):
+    lane pairs q, then p; rows R-1 down to 0 of each; f = p·R + i."""
+    return [(p * rows + i, q) for q in range(lanes_a) for p in range(lanes_w) for i in range(rows - 1, -1, -1)]
 
 
 def tile_acc(weights: np.ndarray, acts: np.ndarray, b_w: int, b_a: int, a_signed: bool,

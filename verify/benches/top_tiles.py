@@ -21,7 +21,7 @@ from ..tb.clocking import start_clock_and_reset
 from ..tb.finish import finish
 from ..tb.top import TopDriver, TopMonitor
 from ..tile_check import checked_tile
-from ..tile_job import TileJob
+from ..tile_job import TileJob, tile_lanes
 from ..vectors import random_tile_job
 
 
@@ -34,9 +34,19 @@ async def _setup(dut):
     return p, drv, TopMonitor(dut, p)
 
 
-def _random_tile(rng, p, b_w, b_a, k_cap) -> TileJob:
+def _random_tile(rng, p, b_w, b_a, k_cap, lanes: tuple[int, int] | None = None) -> TileJob:
+    """A random tile at (b_w, b_a) covering the logical tile of `lanes` (default: of these widths)."""
     k = int(rng.integers(1, min(p.k_max, k_cap) + 1))
-    return random_tile_job(rng, p.rows, p.cols, k, b_w, b_a, p.spec)
+    lanes_w, lanes_a = lanes or tile_lanes(b_w, b_a, p.fusion_widths)
+    return random_tile_job(rng, p.rows * lanes_w, p.cols * lanes_a, k, b_w, b_a, p.spec)
+
+
+def _sub_tile(job: TileJob, b_w: int, b_a: int, p) -> TileJob:
+    """`job` run at (b_w, b_a): the leading R·lanes_w filters and C·lanes_a pixels of its operands."""
+    lanes_w, lanes_a = tile_lanes(b_w, b_a, p.fusion_widths)
+    f, g = p.rows * lanes_w, p.cols * lanes_a
+    return TileJob(job.weights[:f], job.acts[:, :g], job.bias[:f], job.m[:f], job.m_r[:f], job.resid[:f, :g],
+                   replace(job.config, b_w=b_w, b_a=b_a))
 
 
 @cocotb.test()
@@ -58,14 +68,14 @@ async def tiles_every_width_pair(dut):
 
 @cocotb.test()
 async def width_switching_sequence(dut):
-    """Consecutive tiles at changing widths, no reset, operands loaded once: each exact, each tile exactly
-    os_tile_cycles, and the only cycle between two tiles is the start cycle that also writes the new widths."""
+    """Consecutive tiles at changing widths, no reset, operands loaded once (for the widest logical tile): each
+    exact, each tile exactly os_tile_cycles, and the only cycle between two tiles is the start cycle that also
+    writes the new widths."""
     t0 = time.perf_counter()
     p, drv, mon = await _setup(dut)
     rng = np.random.default_rng(env_int("seed", 1) + 7)
     board, cycles = Scoreboard("switch_outputs"), Scoreboard("switch_cycles")
-    job0 = _random_tile(rng, p, p.spec.n_bits, p.spec.n_bits, env_int("k_cap", 48))
-    cfg0 = job0.config
+    job0 = _random_tile(rng, p, p.spec.n_bits, p.spec.n_bits, env_int("k_cap", 48), (p.max_lanes, p.max_lanes))
     await drv.load(drv.words(job0))
     sequence = [(p.spec.n_bits, p.spec.n_bits)]
     while len(sequence) < env_int("switches", 24):  # every tile at widths different from the one before
@@ -74,10 +84,10 @@ async def width_switching_sequence(dut):
             sequence.append(pair)
     first_edge, expected_edges = drv.edges, 0
     for i, (b_w, b_a) in enumerate(sequence):
-        job = replace(job0, config=replace(cfg0, b_w=b_w, b_a=b_a))
         # operands stay in the buffers: nothing is loaded, the new widths are written with start
-        await checked_tile(drv, mon, board, cycles, (i, b_w, b_a), job, load=False)
-        expected_edges += 1 + os_tile_cycles(p.rows, p.cols, cfg0.k)  # start cycle + the tile
+        await checked_tile(drv, mon, board, cycles, (i, b_w, b_a), _sub_tile(job0, b_w, b_a, p), load=False)
+        lanes_w, lanes_a = tile_lanes(b_w, b_a, p.fusion_widths)
+        expected_edges += 1 + os_tile_cycles(p.rows, p.cols, job0.config.k, lanes_w * lanes_a)  # start + the tile
     cycles.check(("sequence", "total_edges"), {"tiles": len(sequence)}, expected_edges, drv.edges - first_edge)
     finish(cycles, t0, tiles=len(sequence), switch_overhead_cycles=drv.edges - first_edge - expected_edges)
     finish(board, t0)

@@ -11,7 +11,7 @@ import numpy as np
 from cocotb.triggers import ClockCycles, FallingEdge
 
 from ..manifest import DutParams
-from ..tile_job import LoadWords, TileConfig, TileJob, load_words, unpack_lanes
+from ..tile_job import LoadWords, TileConfig, TileJob, drain_order, load_words, tile_lanes, unpack_lanes
 
 
 @dataclass
@@ -77,11 +77,8 @@ class TopDriver:
             getattr(self.dut, name).value = int(on)
             self._enables[name] = on
 
-    async def run(self, cfg: TileConfig, monitor: "TopMonitor", timeout: int, quiet: int = 0) -> TileRun:
-        """Write `cfg` and assert start in the same cycle, then collect output rows until done.
-
-        `quiet`: cycles after start in which outputs are not sampled (the compute phase, to save simulator
-        callbacks on long tiles); a tile that finishes or emits rows in them shows up as a cycle or row error."""
+    async def start(self, cfg: TileConfig, monitor: "TopMonitor") -> None:
+        """Write `cfg` and assert start in the same cycle (one edge); the tile then runs on its own."""
         dut = self.dut
         dut.cfg_we.value, dut.start.value = 1, 1
         dut.cfg_b_w.value, dut.cfg_b_a.value = cfg.b_w, cfg.b_a
@@ -89,51 +86,67 @@ class TopDriver:
         dut.cfg_mode.value, dut.cfg_s.value, dut.cfg_k.value = self.p.out_modes[cfg.mode], cfg.s, cfg.k
         await self.tick()  # the rising edge that samples start: cycle 0 begins
         dut.cfg_we.value, dut.start.value = 0, 0
-        monitor.begin()
-        counted = 0
-        if quiet > 0:
-            await ClockCycles(dut.clk, quiet, rising=False)
-            self.edges += quiet
-            counted += quiet
+        self._started = self.edges
+        monitor.begin(*tile_lanes(cfg.b_w, cfg.b_a, self.p.fusion_widths))
+
+    async def finish(self, monitor: "TopMonitor", timeout: int, quiet: int = 0) -> TileRun:
+        """Collect the started tile's output rows until done (whatever was loaded meanwhile has already run).
+
+        `quiet`: tile cycles after start in which outputs are not sampled (the compute phase, to save simulator
+        callbacks on long tiles); a tile that finishes or emits rows in them shows up as a cycle or row error."""
+        dut = self.dut
+        skip = quiet - (self.edges - self._started)
+        if skip > 0:
+            await ClockCycles(dut.clk, skip, rising=False)
+            self.edges += skip
             if int(dut.done.value) or int(dut.out_valid.value):
-                return TileRun(*monitor.result(), counted, int(dut.cycles.value))
+                return TileRun(*monitor.result(), self.edges - self._started, int(dut.cycles.value))
         while True:
             await self.tick()
-            counted += 1
             monitor.sample()
             if int(dut.done.value):
                 break
-            if counted > timeout:
-                raise AssertionError(f"tile did not finish within {timeout} cycles (config {cfg})")
+            if self.edges - self._started > timeout:
+                raise AssertionError(f"tile did not finish within {timeout} cycles")
         out, clamped = monitor.result()
-        return TileRun(out, clamped, counted, int(dut.cycles.value))
+        return TileRun(out, clamped, self.edges - self._started, int(dut.cycles.value))
+
+    async def run(self, cfg: TileConfig, monitor: "TopMonitor", timeout: int, quiet: int = 0) -> TileRun:
+        """start, then finish: one tile whose operands are already loaded."""
+        await self.start(cfg, monitor)
+        return await self.finish(monitor, timeout, quiet)
 
 
 class TopMonitor:
-    """Collects out_valid rows (out_row, out_data, out_clamped) of one tile into (R, C) arrays."""
+    """Collects the out_valid rows of one tile into (R', C') arrays (R' = R·lanes_w, C' = C·lanes_a): row
+    out_row, activation lane out_alane (fused designs; 0 otherwise) holds pixels q·C .. q·C + C-1."""
 
     def __init__(self, dut, params: DutParams):
         self.dut, self.p = dut, params
         self.out_bits = params.config["out_bits"]
+        self.fused = "out_alane" in params.ports
 
-    def begin(self) -> None:
+    def begin(self, lanes_w: int = 1, lanes_a: int = 1) -> None:
         rows, cols = self.p.rows, self.p.cols
-        self.out = np.zeros((rows, cols), dtype=np.int64)
-        self.clamped = np.zeros((rows, cols), dtype=np.int64)
-        self.seen: list[int] = []
+        self.lanes = (lanes_w, lanes_a)
+        self.out = np.zeros((rows * lanes_w, cols * lanes_a), dtype=np.int64)
+        self.clamped = np.zeros_like(self.out)
+        self.seen: list[tuple[int, int]] = []
 
     def sample(self) -> None:
-        d = self.dut
+        d, cols = self.dut, self.p.cols
         if int(d.out_valid.value):
-            row = int(d.out_row.value)
-            self.seen.append(row)
+            row, q = int(d.out_row.value), int(d.out_alane.value) if self.fused else 0
+            self.seen.append((row, q))
             if not d.out_data.value.is_resolvable:
-                raise AssertionError(f"out_data of row {row} holds X/Z bits: {d.out_data.value}")
-            self.out[row] = unpack_lanes(d.out_data.value.to_unsigned(), self.p.cols, self.out_bits)
-            bits = d.out_clamped.value.to_unsigned()
-            self.clamped[row] = [(bits >> j) & 1 for j in range(self.p.cols)]
+                raise AssertionError(f"out_data of row {row} lane {q} holds X/Z bits: {d.out_data.value}")
+            if row < self.out.shape[0] and q < self.lanes[1]:
+                self.out[row, q * cols:(q + 1) * cols] = unpack_lanes(d.out_data.value.to_unsigned(), cols, self.out_bits)
+                bits = d.out_clamped.value.to_unsigned()
+                self.clamped[row, q * cols:(q + 1) * cols] = [(bits >> j) & 1 for j in range(cols)]
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
-        if sorted(self.seen) != list(range(self.p.rows)):
-            raise AssertionError(f"output rows seen {self.seen}, expected each of 0..{self.p.rows - 1} once")
+        want = drain_order(self.p.rows, *self.lanes)
+        if self.seen != want:
+            raise AssertionError(f"output rows (row, lane) seen {self.seen}, expected {want}")
         return self.out, self.clamped
