@@ -90,7 +90,7 @@ def run_tile_iverilog(cfg: RtlConfig, job: TileJob, workdir: str | os.PathLike) 
         parts = line.split()
         if parts and parts[0] == "row":
             row = int(parts[1])
-            order.append(row)
+            order.append((row, 0))  # (out_row, activation lane): a fixed design has one lane
             y[row] = unpack_lanes(int(parts[2], 16), cols, cfg.out_bits)
             clamped[row] = unpack_lanes(int(parts[3], 16), cols, 1, signed=False)
         elif parts and parts[0] == "end":
