@@ -30,14 +30,14 @@ from .params import RtlConfig
 # unit kinds, matched against the module names Amaranth gives each instance
 UNIT_KINDS = {
     "pe": re.compile(rf"^\\{TOP_NAME}\.array\.pe_\d+_\d+$"),
-    "weight_view": re.compile(rf"^\\{TOP_NAME}\.array\.w\d+_view$"),
-    "act_view": re.compile(rf"^\\{TOP_NAME}\.array\.a\d+_view$"),
+    "weight_view": re.compile(rf"^\\{TOP_NAME}\.array\.w\d+(_lane\d+)?_view$"),  # fused: one per lane
+    "act_view": re.compile(rf"^\\{TOP_NAME}\.array\.a\d+(_lane\d+)?_view$"),
     "output_unit": re.compile(rf"^\\{TOP_NAME}\.out_\d+$"),
 }
 GLUE_KINDS = {"array_glue": f"\\{TOP_NAME}.array", "top_glue": TOP_NAME}
 KIND_LABELS = {
-    "pe": "PE (multiply-accumulate, pass-through regs)", "weight_view": "weight view units (R)",
-    "act_view": "activation view units (C)", "output_unit": "output units (C)",
+    "pe": "PE (multiply-accumulate, pass-through regs)", "weight_view": "weight view units (R·lanes)",
+    "act_view": "activation view units (C·lanes)", "output_unit": "output units (C)",
     "array_glue": "array glue (input skew registers)",
     "top_glue": "top glue (FSM, counter, config and output registers)",
 }
