@@ -16,6 +16,7 @@ TILE_SHAPES = ((16, 16), (4, 8), (1, 16), (3, 5))
 FUSED_TILE_SHAPES = ((4, 8), (3, 5))  # fused tiles: every (b_w, b_a) in [2, N]² (rounded-up widths included)
 TILE_K_MAX = 64     # tile benches draw K up to this (k_cap); small buffers keep the Icarus model small
 LAYER_K_MAX = None  # the generator default (K_MAX = 4608): the same build as make verify-long
+FUSED_LAYER_K_MAX = 512  # the fused conv-layer bench: layer4.0.downsample has K = 256
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ def default_suite() -> list[BenchRun]:
         BenchRun("conv_layer", "top", "conv_layer", (16, 16), LAYER_K_MAX,
                  {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}),
         BenchRun("conv_layer_stem", "top", "conv_layer", (16, 16), LAYER_K_MAX, {"layer": "conv1", "b_w": 8, "b_a": 8}),
+        BenchRun("conv_layer_fused", "top", "conv_layer", (8, 8), FUSED_LAYER_K_MAX,
+                 {"layer": "layer4.0.downsample", "b_w": 2, "b_a": 3}, pe_mode="fused"),
         *fault_runs(),
     ]
 
