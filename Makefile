@@ -22,7 +22,7 @@ SWEEP_DATAFLOW = $(if $(call given,DATAFLOW),$(DATAFLOW),os$(comma)ws$(comma)is)
 SWEEP_PE_MODE  = $(if $(call given,PE_MODE),$(PE_MODE),fixed$(comma)fused)
 NETWORK  = $(if $(TOPOLOGY),--topology $(TOPOLOGY),--model $(MODEL))
 IMAGES  ?= synthetic:2000
-RTL_OUT ?= out/rtl-$(PE)
+RTL_OUT ?= out/rtl-$(PE)$(if $(filter fused,$(PE_MODE)),-fused)
 
 .PHONY: setup sim test fuzz verify verify-long rtl rtl-stats sweep eval bench train-demo train-bench qonnx-demo clean
 
@@ -44,13 +44,13 @@ verify: $(STAMP)
 	$(PY) -m verify.suite
 
 verify-long: $(STAMP)
-	$(PY) -m verify.long_run
+	$(PY) -m verify.long_run --pe-mode $(PE_MODE) $(if $(call given,PLAN),--plan $(PLAN))
 
 rtl: $(STAMP)
-	$(PY) cli.py gen-rtl --pe $(PE) --out $(RTL_OUT)
+	$(PY) cli.py gen-rtl --pe $(PE) --pe-mode $(PE_MODE) --out $(RTL_OUT)
 
 rtl-stats: $(STAMP)
-	$(PY) cli.py rtl-stats --pe $(PE) --out $(RTL_OUT)-stats
+	$(PY) cli.py rtl-stats --pe $(PE) --pe-mode $(PE_MODE) --out $(RTL_OUT)-stats
 
 sweep: $(STAMP)
 	$(PY) cli.py sweep $(NETWORK) --pe $(SWEEP_PE) --dataflow $(SWEEP_DATAFLOW) --plan $(SWEEP_PLAN) --pe-mode $(SWEEP_PE_MODE) --out out/sweep-$(NAME)

@@ -1,4 +1,4 @@
-"""SystolicArray: R×C output-stationary PE grid with the input skew and the R + C edge view units.
+"""SystolicArray: R×C output-stationary PE grid with the input skew and the edge view units.
 
 Dataflow (rows = filters, columns = output pixels):
     w_codes lane i  = master weight code W[i, t]   in cycle t (zeros outside 0 <= t < K)
@@ -9,31 +9,47 @@ Dataflow (rows = filters, columns = output pixels):
     (R-1)+(C-1)+(K-1), so one fold takes R + C + K - 2 cycles (sim.tile.os_fold_cycles).
 Drain: with `shift`, every column's accumulators move down one row per cycle; `acc_out` lane j is the bottom
 PE (R-1, j), so rows leave in the order R-1, R-2, ..., 0.
+
+Fused mode (rtl/fused_pe.py): w_codes holds R·L lanes and a_codes C·L lanes (L = max_lanes); logical filter
+f = p·R + i enters row i as its weight lane p, logical pixel g = q·C + j enters column j as its activation lane q,
+so the array computes an (R·lanes_w) × (C·lanes_a) logical tile. Each lane has its own skew chain and view unit;
+the views of one row (column) are packed into its N-bit operand port, lane p in bits [p·w, (p+1)·w) with
+w = N >> mode (lanes = 2^mode). Drain: only lane pair (drain_p, drain_q) shifts; `acc_out` lane j is that lane
+pair of the bottom PE (R-1, j).
 """
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, unsigned
+from amaranth.hdl import Cat, Module, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .fused_pe import FusedPE
 from .params import RtlConfig
 from .pe import PE
 from .view_unit import ViewUnit
 
 
+def array_signature(config: RtlConfig) -> dict:
+    rows, cols, n, lanes = config.rows, config.cols, config.code_bits, config.max_lanes
+    ports = {
+        "w_codes": In(unsigned(rows * lanes * n)),
+        "a_codes": In(unsigned(cols * lanes * n)),
+        "k_w": In(unsigned(config.view_shift_bits)),
+        "k_a": In(unsigned(config.view_shift_bits)),
+        "a_sgn": In(1),
+        "en": In(1), "clear": In(1), "shift": In(1),
+        "acc_out": Out(unsigned(cols * config.acc_bits)),
+    }
+    if config.pe_mode == "fused":
+        mode, lane = unsigned(config.lane_mode_bits), unsigned(config.lane_mode_bits + 1)
+        ports.update({"mode_w": In(mode), "mode_a": In(mode), "drain_p": In(lane), "drain_q": In(lane)})
+    return ports
+
+
 class SystolicArray(wiring.Component):
     def __init__(self, config: RtlConfig):
         self._config = config
-        rows, cols, n = config.rows, config.cols, config.code_bits
-        super().__init__({
-            "w_codes": In(unsigned(rows * n)),
-            "a_codes": In(unsigned(cols * n)),
-            "k_w": In(unsigned(config.view_shift_bits)),
-            "k_a": In(unsigned(config.view_shift_bits)),
-            "a_sgn": In(1),
-            "en": In(1), "clear": In(1), "shift": In(1),
-            "acc_out": Out(unsigned(cols * config.acc_bits)),
-        })
+        super().__init__(array_signature(config))
 
     def _skewed_view(self, m: Module, code, delay: int, name: str, sgn, k):
         """Delay `code` by `delay` registers, then take its view; returns the ViewUnit output."""
@@ -45,23 +61,54 @@ class SystolicArray(wiring.Component):
         m.d.comb += [unit.q.eq(code), unit.sgn.eq(sgn), unit.k.eq(k)]
         return unit.v
 
+    def _packed_edge(self, m: Module, views: list, mode, name: str):
+        """The N-bit operand word of one row/column: lane p = views[p] in bits [p·w, (p+1)·w), w = N >> mode."""
+        n = self._config.code_bits
+        word = Signal(unsigned(n), name=name)
+        with m.Switch(mode):
+            for j in range(len(self._config.fusion_widths)):
+                with m.Case(j):
+                    m.d.comb += word.eq(Cat(*(views[p][:n >> j] for p in range(1 << j))))
+        return word
+
     def elaborate(self, platform):
         cfg = self._config
-        rows, cols, n = cfg.rows, cfg.cols, cfg.code_bits
+        rows, cols, n, lanes = cfg.rows, cfg.cols, cfg.code_bits, cfg.max_lanes
+        fused = cfg.pe_mode == "fused"
         m = Module()
-        w_edge = [self._skewed_view(m, self.w_codes.word_select(i, n), i, f"w{i}", 1, self.k_w) for i in range(rows)]
-        a_edge = [self._skewed_view(m, self.a_codes.word_select(j, n), j, f"a{j}", self.a_sgn, self.k_a)
-                  for j in range(cols)]
+        w_views = [[self._skewed_view(m, self.w_codes.word_select(p * rows + i, n), i,
+                                      f"w{i}" if p == 0 else f"w{i}_lane{p}", 1, self.k_w) for p in range(lanes)]
+                   for i in range(rows)]
+        a_views = [[self._skewed_view(m, self.a_codes.word_select(q * cols + j, n), j,
+                                      f"a{j}" if q == 0 else f"a{j}_lane{q}", self.a_sgn, self.k_a) for q in range(lanes)]
+                   for j in range(cols)]
+        if fused:
+            w_edge = [self._packed_edge(m, w_views[i], self.mode_w, f"w{i}_packed") for i in range(rows)]
+            a_edge = [self._packed_edge(m, a_views[j], self.mode_a, f"a{j}_packed") for j in range(cols)]
+        else:
+            w_edge, a_edge = [v[0] for v in w_views], [v[0] for v in a_views]
         grid = [[None] * cols for _ in range(rows)]
         for i in range(rows):
             for j in range(cols):
-                pe = grid[i][j] = m.submodules[f"pe_{i}_{j}"] = PE(cfg)
+                pe = grid[i][j] = m.submodules[f"pe_{i}_{j}"] = FusedPE(cfg) if fused else PE(cfg)
                 m.d.comb += [
                     pe.w_in.eq(w_edge[i] if j == 0 else grid[i][j - 1].w_out),
                     pe.a_in.eq(a_edge[j] if i == 0 else grid[i - 1][j].a_out),
                     pe.acc_in.eq(0 if i == 0 else grid[i - 1][j].acc),
                     pe.en.eq(self.en), pe.clear.eq(self.clear), pe.shift.eq(self.shift),
                 ]
+                if fused:
+                    m.d.comb += [pe.a_sgn.eq(self.a_sgn), pe.mode_w.eq(self.mode_w), pe.mode_a.eq(self.mode_a),
+                                 pe.drain_p.eq(self.drain_p), pe.drain_q.eq(self.drain_q)]
         for j in range(cols):
-            m.d.comb += self.acc_out.word_select(j, cfg.acc_bits).eq(grid[rows - 1][j].acc)
+            bottom = grid[rows - 1][j].acc
+            if fused:
+                with m.Switch(Cat(self.drain_q, self.drain_p)):
+                    for p in range(lanes):
+                        for q in range(lanes):
+                            with m.Case(q | (p << (cfg.lane_mode_bits + 1))):
+                                m.d.comb += self.acc_out.word_select(j, cfg.acc_bits).eq(
+                                    bottom.word_select(p * lanes + q, cfg.acc_bits))
+            else:
+                m.d.comb += self.acc_out.word_select(j, cfg.acc_bits).eq(bottom)
         return m

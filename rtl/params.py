@@ -1,7 +1,10 @@
 """`RtlConfig`: the generator's frozen parameter object; every RTL width derives from it.
 
-It wraps the same `ArrayConfig` (rows, cols) and `NestedSpec` (N, ACC_BITS, M_BITS, logit bits) that golden/ and
-sim/ read, plus the two generator-only knobs: the operand-buffer depth K_MAX and an optional deliberate fault.
+It wraps the same `ArrayConfig` (rows, cols, pe_mode) and `NestedSpec` (N, ACC_BITS, M_BITS, logit bits) that
+golden/ and sim/ read, plus the two generator-only knobs: the operand-buffer depth K_MAX and an optional deliberate
+fault. pe_mode "fused" builds the precision-scalable PE of docs/sim.md ("PE modes"): widths N, N/2, N/4, ... >= 2
+(sim.precision.fusion_widths), a b-bit view runs at the smallest of them >= b, a PE forms (N/w_w)·(N/w_a)
+products per cycle on its N-bit operand ports and holds one accumulator per product lane.
 """
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from dataclasses import dataclass, field
 
 from golden.spec import MAX_SHIFT, NestedSpec
 from sim.config import ArrayConfig
+from sim.precision import fusion_widths
 from sim.tile import os_tile_cycles
 
 MAX_RTL_DIM = 64  # largest R or C the generator accepts
@@ -20,10 +24,23 @@ FAULTS = {
     "narrow_acc": "PE accumulators are 2·N bits instead of ACC_BITS (sums wrap early)",
     "drop_requant_round": "output units drop the requant rounding term 2^(s-1) (flooring instead of half-up)",
     "no_align": "output units skip the align shift (acc' = acc at every width)",
+    "lane_swap": "fused PEs swap weight lanes 0 and 1 at widths with two or more weight lanes per port",
 }
+FUSED_FAULTS = ("lane_swap",)  # faults that exist only in the fused PE
 
-# OutputUnit clamp / output modes (cfg_mode register values)
+# The output-mode table: name -> cfg_mode code of the OutputUnit (clamp ranges: `out_mode_range`). Recorded in
+# manifest.json (config.out_modes: code and range per mode), from which verify/ reads it back.
 OUT_MODES = {"relu": 0, "signed": 1, "logits": 2, "wide": 3}
+
+
+def out_mode_range(mode: str, spec: NestedSpec) -> tuple[int, int] | None:
+    """Clamp range of an output mode (docs/spec.md §1 output ranges): relu [0, 2^N-1], signed N-bit [-2^(N-1),
+    2^(N-1)-1], logits signed logit_bits; wide (acc' + bias, no requant): None."""
+    if mode not in OUT_MODES:
+        raise ValueError(f"mode must be one of {', '.join(OUT_MODES)}, got {mode!r}")
+    ranges = {"relu": spec.int_range(spec.n_bits, False), "signed": spec.int_range(spec.n_bits, True),
+              "logits": spec.logit_range, "wide": None}
+    return ranges[mode]
 
 
 def bits_for(value: int) -> int:
@@ -55,6 +72,11 @@ class RtlConfig:
             raise ValueError(f"k_max must be an int in [1, {1 << 20}], got {self.k_max!r}")
         if self.fault is not None and self.fault not in FAULTS:
             raise ValueError(f"fault must be one of {', '.join(FAULTS)} (or None), got {self.fault!r}")
+        if self.fault in FUSED_FAULTS and self.pe_mode != "fused":
+            raise ValueError(f"fault {self.fault!r} needs pe_mode 'fused', got pe_mode {self.pe_mode!r}")
+        if self.pe_mode == "fused" and len(self.fusion_widths) < 2:
+            raise ValueError(f"pe_mode 'fused' needs N with N/2 >= 2 an integer (a second, narrower brick width), "
+                             f"got N = {self.spec.n_bits}")
 
     # ---- shape ------------------------------------------------------------------------------------
     @property
@@ -68,6 +90,26 @@ class RtlConfig:
     @property
     def cols(self) -> int:
         return self.array.cols
+
+    @property
+    def pe_mode(self) -> str:
+        return self.array.pe_mode
+
+    # ---- fused (precision-scalable) PE -----------------------------------------------------------
+    @property
+    def fusion_widths(self) -> tuple[int, ...]:
+        """Widths the PE runs at, ascending: N, N/2, N/4, ... >= 2 in fused mode, (N,) in fixed mode."""
+        return fusion_widths(self.spec) if self.pe_mode == "fused" else (self.spec.n_bits,)
+
+    @property
+    def max_lanes(self) -> int:
+        """Operands per N-bit port at the narrowest width: N / min(fusion_widths) (1 in fixed mode)."""
+        return self.spec.n_bits // self.fusion_widths[0]
+
+    @property
+    def lane_mode_bits(self) -> int:
+        """Width of a lane-mode index j (lanes = 2^j, j = log2(N / w))."""
+        return bits_for(len(self.fusion_widths) - 1)
 
     # ---- derived widths ---------------------------------------------------------------------------
     @property
@@ -148,45 +190,54 @@ class RtlConfig:
         return bits_for(self.rows - 1)
 
     @property
+    def filter_rows(self) -> int:
+        """Rows of the p / r buffers = filters of the widest logical tile: R · max_lanes."""
+        return self.rows * self.max_lanes
+
+    @property
+    def filter_row_bits(self) -> int:
+        return bits_for(self.filter_rows - 1)
+
+    @property
     def max_tile_cycles(self) -> int:
-        return os_tile_cycles(self.rows, self.cols, self.k_max)
+        return os_tile_cycles(self.rows, self.cols, self.k_max, self.max_lanes ** 2)
 
     @property
     def cycle_bits(self) -> int:
-        """Width of the tile cycle counter: holds os_tile_cycles(R, C, K_MAX)."""
+        """Width of the tile cycle counter: holds os_tile_cycles(R, C, K_MAX, max_lanes²)."""
         return bits_for(self.max_tile_cycles)
 
-    def out_range(self, mode: str) -> tuple[int, int]:
-        """[lo, hi] clamp of an output mode: relu [0, 2^N-1], signed N-bit, logits signed logit_bits."""
-        spec = self.spec
-        if mode == "relu":
-            return spec.int_range(spec.n_bits, False)
-        if mode == "signed":
-            return spec.int_range(spec.n_bits, True)
-        if mode == "logits":
-            return spec.logit_range
-        raise ValueError(f"mode must be relu, signed or logits for a clamp range, got {mode!r}")
+    def out_range(self, mode: str) -> tuple[int, int] | None:
+        """Clamp range of an output mode for this design's spec: `out_mode_range(mode, spec)`."""
+        return out_mode_range(mode, self.spec)
 
     def to_dict(self) -> dict:
         """Configuration as recorded in manifest.json."""
         spec = self.spec
         return {
-            "rows": self.rows, "cols": self.cols, "k_max": self.k_max, "fault": self.fault,
+            "rows": self.rows, "cols": self.cols, "k_max": self.k_max, "fault": self.fault, "pe_mode": self.pe_mode,
+            "fusion_widths": list(self.fusion_widths), "max_lanes": self.max_lanes,
             "n_bits": spec.n_bits, "acc_bits": spec.acc_bits, "pe_acc_bits": self.acc_bits,
             "m_bits": spec.m_bits, "logit_bits": spec.logit_bits, "candidates": list(spec.candidates),
             "operand_bits": self.operand_bits,
             "requant_bits": self.requant_bits, "requant_shift_max": self.requant_shift_max,
-            "out_bits": self.out_bits, "cycle_bits": self.cycle_bits, "out_modes": dict(OUT_MODES),
+            "out_bits": self.out_bits, "cycle_bits": self.cycle_bits,
+            "out_modes": {name: {"code": code, "range": _json_range(out_mode_range(name, spec))}
+                          for name, code in OUT_MODES.items()},
         }
+
+
+def _json_range(rng: tuple[int, int] | None) -> list[int] | None:
+    return None if rng is None else list(rng)
 
 
 # Constructor field (first word of a NestedSpec / ArrayConfig / RtlConfig ValueError) -> the CLI option that sets it
 OPTION_OF_FIELD = {"rows": "--pe", "cols": "--pe", "n_bits": "--n-bits", "candidates": "--n-bits",
-                   "acc_bits": "--acc-bits", "k_max": "--k-max", "fault": "--fault"}
+                   "acc_bits": "--acc-bits", "k_max": "--k-max", "fault": "--fault", "pe_mode": "--pe-mode"}
 
 
 def config_from_options(pe: str, n_bits: int = 8, acc_bits: int = 32, k_max: int = DEFAULT_K_MAX,
-                        fault: str | None = None) -> RtlConfig:
+                        fault: str | None = None, pe_mode: str = "fixed") -> RtlConfig:
     """Build an RtlConfig from CLI-style options; ValueError messages name the offending option.
 
     The constructors do the checking; their error ("<field> must ...") is re-raised as "<option>: <error>"
@@ -198,7 +249,8 @@ def config_from_options(pe: str, n_bits: int = 8, acc_bits: int = 32, k_max: int
     try:
         spec = NestedSpec(n_bits=n_bits, acc_bits=acc_bits,
                           candidates=tuple(b for b in range(2, n_bits + 1) if b % 2 == 0 or b == n_bits))
-        return RtlConfig(array=ArrayConfig(rows=rows, cols=cols, spec=spec), k_max=k_max, fault=fault)
+        return RtlConfig(array=ArrayConfig(rows=rows, cols=cols, spec=spec, pe_mode=pe_mode), k_max=k_max,
+                         fault=fault)
     except (TypeError, ValueError) as err:
         option = OPTION_OF_FIELD.get(str(err).split(" ", 1)[0])
         if option is None:

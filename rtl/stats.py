@@ -7,8 +7,8 @@ the last column's PEs have no w_out). Modules whose Verilog is identical up to t
 trigger numbering form a structural group (6 PE groups in a 16x16 array); one representative per group is
 synthesized and the other members are declared black boxes; a unit kind's total is Σ over its groups of the
 representative's count × the group size. The four buffers
-(weights R·N·K_MAX, activations C·N·K_MAX, row parameters R·(ACC+2M), residuals R·C·ACC bits) stay memory macros
-and are reported in bits, not cells.
+(two banks each of weights R·L·N·K_MAX, activations C·L·N·K_MAX, row parameters R·L·(ACC+2M), residuals
+R·L·C·L·ACC bits; L = lanes per port, 1 for a fixed PE) stay memory macros and are reported in bits, not cells.
 
 Area proxy: gate equivalents (GE, 2-input NAND = 1) with the typical standard-cell ratios of GATE_EQUIVALENTS.
 """
@@ -30,14 +30,14 @@ from .params import RtlConfig
 # unit kinds, matched against the module names Amaranth gives each instance
 UNIT_KINDS = {
     "pe": re.compile(rf"^\\{TOP_NAME}\.array\.pe_\d+_\d+$"),
-    "weight_view": re.compile(rf"^\\{TOP_NAME}\.array\.w\d+_view$"),
-    "act_view": re.compile(rf"^\\{TOP_NAME}\.array\.a\d+_view$"),
+    "weight_view": re.compile(rf"^\\{TOP_NAME}\.array\.w\d+(_lane\d+)?_view$"),  # fused: one per lane
+    "act_view": re.compile(rf"^\\{TOP_NAME}\.array\.a\d+(_lane\d+)?_view$"),
     "output_unit": re.compile(rf"^\\{TOP_NAME}\.out_\d+$"),
 }
 GLUE_KINDS = {"array_glue": f"\\{TOP_NAME}.array", "top_glue": TOP_NAME}
 KIND_LABELS = {
-    "pe": "PE (multiply-accumulate, pass-through regs)", "weight_view": "weight view units (R)",
-    "act_view": "activation view units (C)", "output_unit": "output units (C)",
+    "pe": "PE (multiply-accumulate, pass-through regs)", "weight_view": "weight view units (R·lanes)",
+    "act_view": "activation view units (C·lanes)", "output_unit": "output units (C)",
     "array_glue": "array glue (input skew registers)",
     "top_glue": "top glue (FSM, counter, config and output registers)",
 }
@@ -180,10 +180,11 @@ def write_stats(cfg: RtlConfig, out_dir: str | os.PathLike, progress=print, on_p
     report = {
         "config": cfg.to_dict(), "tool": " ".join(yosys_command()), "flow": "hierarchical, not flattened",
         "modules": rows, "total_cells": total_cells, "total_ge": round(total_ge, 1),
-        "memory_bits": {"weight_buffer": cfg.rows * cfg.code_bits * cfg.k_max,
-                        "act_buffer": cfg.cols * cfg.code_bits * cfg.k_max,
-                        "row_param_buffer": cfg.rows * (cfg.wide_bits + 2 * cfg.m_bits),
-                        "residual_buffer": cfg.rows * cfg.cols * cfg.wide_bits},
+        "memory_bits": {  # both banks of the double-buffered operand buffers (rtl/top.py)
+            "weight_buffer": 2 * cfg.rows * cfg.max_lanes * cfg.code_bits * cfg.k_max,
+            "act_buffer": 2 * cfg.cols * cfg.max_lanes * cfg.code_bits * cfg.k_max,
+            "row_param_buffer": 2 * cfg.filter_rows * (cfg.wide_bits + 2 * cfg.m_bits),
+            "residual_buffer": 2 * cfg.filter_rows * cfg.cols * cfg.max_lanes * cfg.wide_bits},
         "precision_switching": {"view_units_ge": round(switching, 1), "pe_array_ge": pe_ge,
                                 "view_units_vs_pe_array": round(switching / pe_ge, 4),
                                 "output_units_vs_pe_array": round(by_kind["output_unit"]["ge_total"] / pe_ge, 4)},

@@ -27,8 +27,14 @@ stream shortens along the operand that is temporal:
     is: rows R (reduction),      cols C·lanes_a (pixels),  T = ⌈M / lanes_w⌉
 
 with lanes = N // fused_width(b) (1 in fixed mode). Each os PE then holds lanes_w·lanes_a accumulators,
-so the readout the RTL does not overlap (sim/tile.py os_readout_cycles, per fold) is multiplied by that.
+which the RTL drains one lane pair after the other: readout R·lanes_w·lanes_a + 1 per fold (sim/tile.py
+os_readout_cycles).
 ws and is drain through the columns inside their per-fold cycles: no separate readout.
+
+os layers follow the RTL's whole-layer schedule (sim/tile.py os_layer_schedule): busy and readout as above, plus
+the load cycles the double-buffered operand buffers do not hide (the first tile's load, one issue cycle per tile,
+and any load longer than the tile before it). The RTL holds filters on its rows, so its R is the simulator's C.
+ws and is have no load term (SCALE-Sim's preload is inside their per-fold cost).
 """
 from __future__ import annotations
 
@@ -38,7 +44,7 @@ import numpy as np
 
 from .config import ArrayConfig
 from .precision import fusion_lanes
-from .tile import os_fold_cycles, os_readout_cycles
+from .tile import os_fold_cycles, os_layer_schedule
 from .workload import Workload
 
 
@@ -66,6 +72,7 @@ class FoldPlan:
     row_folds, col_folds ⌈Sr / logical_rows⌉, ⌈Sc / logical_cols⌉
     fold_cycles        cycles of one fold; busy_cycles = folds · fold_cycles
     readout_cycles     os drain not overlapped with compute (0 for ws, is)
+    load_cycles        os operand loads and tile issue not overlapped with compute (0 for ws, is)
     """
 
     lanes_w: np.ndarray
@@ -79,6 +86,7 @@ class FoldPlan:
     col_folds: np.ndarray
     fold_cycles: np.ndarray
     readout_cycles: np.ndarray
+    load_cycles: np.ndarray
 
     @property
     def folds(self) -> np.ndarray:
@@ -122,9 +130,10 @@ def plan_folds(workload: Workload, config: ArrayConfig) -> FoldPlan:
     row_folds, col_folds = ceil_div(rows_dim, logical_rows), ceil_div(cols_dim, logical_cols)
     if config.dataflow == "os":
         fold_cycles = os_fold_cycles(rows, cols, temporal)
-        readout = row_folds * col_folds * os_readout_cycles(rows, cols) * lanes_w * lanes_a
+        schedule = os_layer_schedule(cols, rows, temporal, row_folds * col_folds, lanes_w, lanes_a)
+        readout, load = schedule.readout, schedule.load
     else:
         fold_cycles = ws_is_fold_cycles(rows, cols, temporal)
-        readout = np.zeros_like(m)
+        readout = load = np.zeros_like(m)
     return FoldPlan(lanes_w, lanes_a, rows_dim, cols_dim, temporal, logical_rows, logical_cols,
-                    row_folds, col_folds, fold_cycles, readout)
+                    row_folds, col_folds, fold_cycles, readout, load)

@@ -11,10 +11,10 @@ import numpy as np
 from .config import ArrayConfig
 from .dataflow import ws_is_fold_cycles
 from .precision import fusion_lanes
-from .tile import os_fold_cycles, os_readout_cycles
+from .tile import os_fold_cycles, os_load_cycles, os_readout_cycles
 from .workload import Workload
 
-LOOP_FIELDS = ("busy_cycles", "readout_cycles", "used_pe_folds", "weight_reads", "act_reads")
+LOOP_FIELDS = ("busy_cycles", "readout_cycles", "load_cycles", "used_pe_folds", "weight_reads", "act_reads")
 
 
 def _layer_loop(m: int, k: int, n: int, lanes_w: int, lanes_a: int, config: ArrayConfig) -> tuple[int, ...]:
@@ -25,15 +25,19 @@ def _layer_loop(m: int, k: int, n: int, lanes_w: int, lanes_a: int, config: Arra
         rows_dim, cols_dim, t, lrows, lcols = k, m, -(-n // lanes_a), rows, cols * lanes_w
     else:
         rows_dim, cols_dim, t, lrows, lcols = k, n, -(-m // lanes_w), rows, cols * lanes_a
-    busy = readout = used = weight_reads = act_reads = 0
+    busy = readout = load = used = weight_reads = act_reads = 0
+    tile_load = int(os_load_cycles(cols * lanes_w, k))  # the RTL's filter rows are the simulator's columns
     for r0 in range(0, rows_dim, lrows):
         used_rows = min(lrows, rows_dim - r0)
         for c0 in range(0, cols_dim, lcols):
             used_cols = min(lcols, cols_dim - c0)
             used += used_rows * used_cols
             if dataflow == "os":
+                tile = os_fold_cycles(rows, cols, t) + os_readout_cycles(cols, rows, lanes_w * lanes_a)
+                # the first tile's load is exposed; each later one runs during the tile before it; +1 issue cycle
+                load += 1 + (tile_load if load == 0 else max(0, tile_load - tile))
                 busy += os_fold_cycles(rows, cols, t)
-                readout += os_readout_cycles(rows, cols) * lanes_w * lanes_a
+                readout += os_readout_cycles(cols, rows, lanes_w * lanes_a)
                 act_reads += used_rows * k          # this fold's pixels, whole reduction
                 weight_reads += used_cols * k       # this fold's filters, whole reduction
             elif dataflow == "ws":
@@ -44,7 +48,7 @@ def _layer_loop(m: int, k: int, n: int, lanes_w: int, lanes_a: int, config: Arra
                 busy += ws_is_fold_cycles(rows, cols, t)
                 act_reads += used_rows * used_cols      # the stationary input block
                 weight_reads += used_rows * m           # this K slice, every filter
-    return busy, readout, used, weight_reads, act_reads
+    return busy, readout, load, used, weight_reads, act_reads
 
 
 def fold_loop(workload: Workload, config: ArrayConfig) -> dict[str, np.ndarray]:

@@ -41,7 +41,7 @@ View operations: every weight / activation element that enters the array edge at
 through a view unit (shift, round bit, saturate): views = elements read · [b < N].
 
 Stalls: DRAM moves dram_bytes_per_cycle; dram_cycles = ⌈dram_bytes / bandwidth⌉ overlaps compute
-(double buffering), so stall = max(0, dram_cycles − (busy + readout)).
+(double buffering), so stall = max(0, dram_cycles − (busy + readout + load)).
 """
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ def layer_traffic(workload: Workload, folds: FoldPlan, config: ArrayConfig) -> T
     dram = {op: to_bytes(bits) for op, bits in zip(OPERANDS, dram_bits)}
     sram = {op: to_bytes(bits) + dram[op] for op, bits in zip(OPERANDS, array_bits)}
     dram_cycles = ceil_div(sum(dram.values()), config.dram_bytes_per_cycle)
-    stall = np.maximum(0, dram_cycles - (folds.busy_cycles + folds.readout_cycles))
+    stall = np.maximum(0, dram_cycles - (folds.busy_cycles + folds.readout_cycles + folds.load_cycles))
     return Traffic(dram, sram, weight_reads=weight_reads, act_reads=act_reads,
                    weight_view_ops=weight_reads * (workload.b_w < spec.n_bits),
                    act_view_ops=act_reads * (workload.b_a < spec.n_bits), dram_cycles=dram_cycles,

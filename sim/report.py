@@ -27,10 +27,10 @@ BREAKDOWN_FIELDS = (*(f"energy_{level}_uj" for level in ("mac", "view", "sram", 
                     *(f"energy_{level}_{op}_uj" for level in ("sram", "dram") for op in OPERANDS),
                     *(f"{level}_{op}_bytes" for level in ("dram", "sram") for op in OPERANDS),
                     "reduction_folds", "psum_spill")
-LAYER_FIELDS = ("cycles", "compute_cycles", "readout_cycles", "stall_cycles", "utilization", "mapping_efficiency",
-                "dram_bytes", "sram_bytes", "view_ops", "energy_uj", *BREAKDOWN_FIELDS)
-SUMMARY_FIELDS = ("total_cycles", "compute_cycles", "readout_cycles", "stall_cycles", "latency_ms", "utilization",
-                  "dram_bytes", "sram_bytes", "energy_uj", "view_ops", "bitops", "macs", "transition_shifts")
+LAYER_FIELDS = ("cycles", "compute_cycles", "readout_cycles", "load_cycles", "stall_cycles", "utilization",
+                "mapping_efficiency", "dram_bytes", "sram_bytes", "view_ops", "energy_uj", *BREAKDOWN_FIELDS)
+SUMMARY_FIELDS = ("total_cycles", "compute_cycles", "readout_cycles", "load_cycles", "stall_cycles", "latency_ms",
+                  "utilization", "dram_bytes", "sram_bytes", "energy_uj", "view_ops", "bitops", "macs", "transition_shifts")
 GOLDEN_OWNED = ("bitops", "macs", "transition_shifts")  # kept as golden computed them in a golden run
 COMPUTE_REPORT_HEADER = ("LayerID, Total Cycles (incl. prefetch), Total Cycles, Stall Cycles, Overall Util %, "
                          "Mapping Efficiency %, Compute Util %,")
@@ -133,7 +133,7 @@ def _csv_text(columns: list[str], rows: list[dict]) -> str:
 
 def render_compute_report(sims: NetworkSim | Sequence[NetworkSim]) -> str:
     """COMPUTE_REPORT.csv in SCALE-Sim 3.0.0's column layout (the first image's simulation):
-    Total Cycles (incl. prefetch) = cycles (busy + readout + stall), Total Cycles = compute_cycles
+    Total Cycles (incl. prefetch) = cycles (busy + readout + load + stall), Total Cycles = compute_cycles
     (SCALE-Sim's folds·per-fold − 1), Stall Cycles, Overall Util % = MACs / (cycles · peak),
     Mapping Efficiency %, Compute Util % = MACs / (busy cycles · peak); each row ends with a comma."""
     sim = sims if isinstance(sims, NetworkSim) else sims[0]

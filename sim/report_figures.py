@@ -89,12 +89,15 @@ def _stacked_barh(rows: list[dict], parts: dict[str, np.ndarray], colours: dict,
 
 
 def render_cycles(rows: list[dict], title: str) -> dict[str, bytes]:
-    """cycles.{pdf,svg,png}: per layer compute (busy = SCALE-Sim's compute cycles + 1), readout, stall."""
+    """cycles.{pdf,svg,png}: per layer compute (busy = SCALE-Sim's compute cycles + 1), readout, exposed operand
+    load + tile issue (sim.tile.os_layer_schedule), DRAM stall."""
     rows, grouped = grouped_rows([{**r, "busy_cycles": r["compute_cycles"] + 1} for r in rows])
     parts = {"compute": np.array([r["busy_cycles"] for r in rows]),
              "readout": np.array([r["readout_cycles"] for r in rows]),
+             "load + issue": np.array([r["load_cycles"] for r in rows]),
              "stall (DRAM)": np.array([r["stall_cycles"] for r in rows])}
-    colours = {"compute": OKABE_ITO[0], "readout": OKABE_ITO[5], "stall (DRAM)": OKABE_ITO[3]}
+    colours = {"compute": OKABE_ITO[0], "readout": OKABE_ITO[5], "load + issue": OKABE_ITO[1],
+               "stall (DRAM)": OKABE_ITO[3]}
     return render_figure(_stacked_barh(rows, parts, colours, "cycles", "cycles per image", title, grouped),
                          "cycles")
 

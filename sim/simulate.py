@@ -1,6 +1,7 @@
 """Per-layer simulation of a network on an `ArrayConfig`: cycles, traffic, energy, precision costs.
 
-    cycles        = busy + readout + stall          (busy = folds · per-fold cycles, sim/dataflow.py)
+    cycles        = busy + readout + load + stall   (busy = folds · per-fold cycles, sim/dataflow.py;
+                                                    readout, load: os only, sim/tile.py os_layer_schedule)
     compute_cycles = busy − 1                       (SCALE-Sim's report, sim/dataflow.py)
     utilization   = MACs / (cycles · R·C·lanes_w·lanes_a)   (products formed / products the array could form)
     latency       = cycles / clock
@@ -52,7 +53,7 @@ class LayerSim:
 
     @cached_property
     def cycles(self) -> np.ndarray:
-        return self.folds.busy_cycles + self.folds.readout_cycles + self.traffic.stall_cycles
+        return self.folds.busy_cycles + self.folds.readout_cycles + self.folds.load_cycles + self.traffic.stall_cycles
 
     @property
     def compute_cycles(self) -> np.ndarray:
@@ -106,6 +107,7 @@ class LayerSim:
             "bitops": int(self.workload.bitops.sum()),
             "compute_cycles": int(self.compute_cycles.sum()),
             "readout_cycles": int(self.folds.readout_cycles.sum()),
+            "load_cycles": int(self.folds.load_cycles.sum()),
             "stall_cycles": int(self.traffic.stall_cycles.sum()),
             "total_cycles": cycles,
             "utilization": float(self.workload.macs.sum() / (self.cycles * self.peak_products).sum()),
@@ -127,7 +129,8 @@ class LayerSim:
                 "b_w": int(w.b_w[i]), "b_a": int(w.b_a[i]),
                 "macs": int(w.macs[i]), "bitops": int(w.bitops[i]), "folds": int(f.folds[i]),
                 "cycles": int(self.cycles[i]), "compute_cycles": int(f.compute_cycles[i]),
-                "readout_cycles": int(f.readout_cycles[i]), "stall_cycles": int(t.stall_cycles[i]),
+                "readout_cycles": int(f.readout_cycles[i]),
+                "load_cycles": int(f.load_cycles[i]), "stall_cycles": int(t.stall_cycles[i]),
                 "utilization": float(self.utilization[i]), "mapping_efficiency": float(f.mapping_efficiency[i]),
                 "dram_bytes": int(t.dram_bytes[i]), "sram_bytes": int(t.sram_bytes[i]),
                 "view_ops": int(t.view_ops[i]), "transition_shifts": int(self.transition_shifts[i]),

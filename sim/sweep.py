@@ -30,8 +30,8 @@ from .topology_csv import read_topology
 NETWORK_AXES = ("model", "topology")
 SWEEP_AXES = ("pe", "dataflow", "plan", "pe_mode", "layout", "weight_sram_kib", "act_sram_kib", "out_sram_kib",
               "dram_bytes_per_cycle", "clock_mhz")
-RESULT_COLUMNS = ("total_cycles", "compute_cycles", "readout_cycles", "stall_cycles", "latency_ms", "utilization",
-                  "dram_bytes", "sram_bytes", "energy_uj", "energy_mac_uj", "energy_view_uj", "energy_sram_uj",
+RESULT_COLUMNS = ("total_cycles", "compute_cycles", "readout_cycles", "load_cycles", "stall_cycles", "latency_ms",
+                  "utilization",                   "dram_bytes", "sram_bytes", "energy_uj", "energy_mac_uj", "energy_view_uj", "energy_sram_uj",
                   "energy_dram_uj", "dram_psums_bytes", "bitops", "macs")
 SWEEP_COLUMNS = ("model", "source", *SWEEP_AXES, *RESULT_COLUMNS)
 INT_AXES = ("weight_sram_kib", "act_sram_kib", "out_sram_kib", "dram_bytes_per_cycle")

@@ -84,15 +84,38 @@ def test_write_unit_rtl_rejects_unknown_unit(tmp_path):
         write_unit_rtl("top", config_from_options("2x2", k_max=8), tmp_path)
     assert not any(tmp_path.iterdir())
 
-@pytest.mark.parametrize("pe,n_bits,acc_bits", [("4x8", 8, 32), ("3x5", 6, 20)])
-def test_verilator_lint_and_iverilog(tmp_path, pe, n_bits, acc_bits):
-    _, out, _ = generate(tmp_path, pe, n_bits=n_bits, acc_bits=acc_bits, k_max=64)
+@pytest.mark.parametrize("pe,n_bits,acc_bits,pe_mode", [("4x8", 8, 32, "fixed"), ("3x5", 6, 20, "fixed"),
+                                                        ("4x8", 8, 32, "fused"), ("3x5", 6, 20, "fused")])
+def test_verilator_lint_and_iverilog(tmp_path, pe, n_bits, acc_bits, pe_mode):
+    _, out, _ = generate(tmp_path, pe, n_bits=n_bits, acc_bits=acc_bits, k_max=64, pe_mode=pe_mode)
     lint = verilator_lint(out)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert "%Warning" not in lint.stdout + lint.stderr
     compiled = iverilog_compile(out)
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
     assert (out / f"{TOP_NAME}.vvp").exists()
+
+
+def test_fused_manifest_ports_and_lane_widths(tmp_path):
+    """Fused 4x8: operand and residual ports carry max_lanes lanes per row/column, p/r rows per logical filter,
+    the manifest records the PE mode and its widths; each PE holds max_lanes² accumulators."""
+    cfg, out, manifest = generate(tmp_path, "4x8", k_max=64, pe_mode="fused")
+    ports = {p["name"]: p["width"] for p in manifest["ports"]}
+    assert manifest["config"]["pe_mode"] == "fused" and manifest["config"]["fusion_widths"] == [2, 4, 8]
+    assert cfg.max_lanes == 4 and ports["w_data"] == 4 * 4 * 8 and ports["a_data"] == 8 * 4 * 8
+    assert ports["r_data"] == 8 * 4 * 32 and ports["p_row"] == ports["out_row"] == 4  # 16 filter rows
+    assert ports["out_alane"] == 2
+    assert 2 ** ports["cycles"] > os_tile_cycles(4, 8, 64, 16)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--pe-mode", "fused", "--n-bits", "5"], "--pe-mode"),
+    (["--fault", "lane_swap"], "--fault"),
+    (["--pe-mode", "bitserial"], "--pe-mode"),
+])
+def test_cli_bad_pe_mode_combinations_name_the_option(tmp_path, args, message):
+    result = CliRunner().invoke(cli, ["gen-rtl", "--pe", "2x2", *args, "--out", str(tmp_path / "x")])
+    assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("pe", ["0x16", "16x0", "65x2", "2x65", "16", "axb", ""])

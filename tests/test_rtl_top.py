@@ -1,44 +1,41 @@
 """Array tiles through DqtTop in amaranth.sim vs golden views + numpy matmul + requant, and the tile cycle count."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from golden.spec import NestedSpec
-from rtl.amaranth_sim import run_tile, run_tiles
 from rtl.params import RtlConfig
-from rtl.tile_model import TileJob, tile_reference
 from rtl.top import DqtTop
 from sim.config import ArrayConfig
-from sim.tile import os_tile_cycles
+from sim.tile import os_layer_schedule, os_load_cycles, os_tile_cycles
+from verify.amaranth_sim import run_tile, run_tiles
+from verify.tile_job import TileJob, drain_order, expected_tile, tile_lanes
+from verify.vectors import random_tile_job
 
 
 def random_job(cfg: RtlConfig, k_len: int, seed: int, mode: str, b_w: int, b_a: int, res_en: bool,
                a_signed: bool = False) -> TileJob:
-    """Random master codes with a requant shift chosen so that most outputs land inside the clamp range."""
-    rng = np.random.default_rng(seed)
-    spec, rows, cols = cfg.spec, cfg.rows, cfg.cols
-    w = rng.integers(*np.add(spec.code_range(True), (0, 1)), size=(rows, k_len))
-    a = rng.integers(*np.add(spec.code_range(a_signed), (0, 1)), size=(k_len, cols))
-    w[0, 0], a[0, 0] = spec.code_range(True)[1], spec.code_range(a_signed)[1]  # saturating round-up in the views
-    m = rng.integers(1, spec.m_max + 1, size=rows)
-    s = int(np.log2(spec.m_max)) + (spec.n_bits - 1) * 2 + int(np.log2(k_len)) // 2
-    return TileJob(weights=w, acts=a, bias=rng.integers(-(1 << 12), 1 << 12, size=rows), m=m,
-                   m_r=rng.integers(0, spec.m_max + 1, size=rows),
-                   resid=rng.integers(-(1 << (spec.acc_bits - 4)), 1 << (spec.acc_bits - 4), size=(rows, cols)) if mode == "wide" or res_en
-                   else rng.integers(0, 1 << spec.n_bits, size=(rows, cols)),
-                   b_w=b_w, b_a=b_a, mode=mode, s=s, res_en=res_en, a_signed=a_signed)
+    """random_tile_job of the whole (logical) tile at these widths, with the largest master codes in W[0, 0] and
+    A[0, 0] (saturating round-up in the views)."""
+    lanes_w, lanes_a = tile_lanes(b_w, b_a, cfg.fusion_widths)
+    job = random_tile_job(np.random.default_rng(seed), cfg.rows * lanes_w, cfg.cols * lanes_a, k_len, b_w, b_a,
+                          cfg.spec, mode, res_en, a_signed)
+    job.weights[0, 0], job.acts[0, 0] = cfg.spec.code_range(True)[1], cfg.spec.code_range(a_signed)[1]
+    return job
 
 
 def check_tile(cfg: RtlConfig, job: TileJob, res: dict | None = None) -> dict:
     res = res or run_tile(DqtTop(cfg), cfg, job)
-    out_range = None if job.mode == "wide" else cfg.out_range(job.mode)
-    expected = tile_reference(job, cfg.spec, out_range)
+    expected, clamped = expected_tile(job, cfg.spec, cfg.out_range(job.config.mode))
     assert np.array_equal(res["y"], expected)
-    k_len = job.weights.shape[1]
-    assert res["cycles"] == res["busy_cycles"] == os_tile_cycles(cfg.rows, cfg.cols, k_len)
+    assert np.array_equal(res["clamped"], clamped.astype(np.int64))
+    lanes_w, lanes_a = tile_lanes(job.config.b_w, job.config.b_a, cfg.fusion_widths)
+    assert res["cycles"] == res["busy_cycles"] == os_tile_cycles(cfg.rows, cfg.cols, job.config.k, lanes_w * lanes_a)
     assert res["done"] == 1
-    assert res["row_order"] == list(range(cfg.rows - 1, -1, -1))
+    assert res["row_order"] == drain_order(cfg.rows, lanes_w, lanes_a)
     return res
 
 
@@ -52,11 +49,7 @@ def check_tile(cfg: RtlConfig, job: TileJob, res: dict | None = None) -> dict:
 def test_tile_matches_golden(rows, cols, k_len, mode, b_w, b_a, res_en, a_signed):
     cfg = RtlConfig(array=ArrayConfig(rows=rows, cols=cols), k_max=16)
     job = random_job(cfg, k_len, seed=rows * 100 + cols, mode=mode, b_w=b_w, b_a=b_a, res_en=res_en, a_signed=a_signed)
-    res = check_tile(cfg, job)
-    if mode != "wide":  # clamped flags exactly the outputs whose unclamped requant lay outside the range
-        lo, hi = cfg.out_range(mode)
-        unclamped = tile_reference(job, cfg.spec, (-(1 << 62), 1 << 62))
-        assert np.array_equal(res["clamped"], ((unclamped < lo) | (unclamped > hi)).astype(np.int64))
+    check_tile(cfg, job)  # clamped flags included: exactly the outputs whose requant lay outside the range
 
 
 def test_tile_n6_narrow_acc_spec():
@@ -74,21 +67,79 @@ def test_back_to_back_tiles_keep_count_and_results():
         check_tile(cfg, job, res)
 
 
+@pytest.mark.parametrize("rows,cols,k_len", [(3, 2, 12), (4, 3, 2), (1, 1, 1)])
+def test_overlapped_loads_follow_the_layer_schedule(rows, cols, k_len):
+    """Double-buffered operands: tile i+1 loads while tile i runs; every tile exact, each tile T cycles, and
+    the whole sequence takes sim.tile.os_layer_schedule(...).total edges from the first write to the last done."""
+    cfg = RtlConfig(array=ArrayConfig(rows=rows, cols=cols), k_max=16)
+    jobs = [random_job(cfg, k_len, seed=i, mode="relu", b_w=b, b_a=10 - b, res_en=i % 2 == 1)
+            for i, b in enumerate((8, 2, 4, 6))]
+    results = run_tiles(DqtTop(cfg), cfg, jobs, loads="overlap")
+    for job, res in zip(jobs, results):
+        check_tile(cfg, job, res)
+    schedule = os_layer_schedule(rows, cols, k_len, len(jobs))
+    assert results[-1]["edges"] == schedule.total
+    assert schedule.load == os_load_cycles(rows, k_len) + len(jobs)  # every later load hides behind a tile
+
+
+def test_start_without_new_writes_reruns_the_same_operands():
+    """No buffer write between two starts: no bank swap, the later tiles compute on the first one's operands
+    (at other widths); a swap would read the other, never written bank."""
+    cfg = RtlConfig(array=ArrayConfig(rows=2, cols=3), k_max=8)
+    first = random_job(cfg, 5, seed=3, mode="wide", b_w=8, b_a=8, res_en=False)
+    jobs = [first, *(replace(first, config=replace(first.config, b_w=b_w, b_a=b_a)) for b_w, b_a in ((4, 2), (8, 8)))]
+    for job, res in zip(jobs, run_tiles(DqtTop(cfg), cfg, jobs, loads="once")):
+        check_tile(cfg, job, res)
+
+
 @pytest.mark.parametrize("fault,b_w,b_a", [("drop_round_bit", 4, 4), ("narrow_acc", 8, 8), ("no_align", 4, 4)])
 def test_tile_faults_are_caught(fault, b_w, b_a):
     cfg = RtlConfig(array=ArrayConfig(rows=2, cols=3), k_max=16, fault=fault)
     job = random_job(cfg, 16, seed=5, mode="wide", b_w=b_w, b_a=b_a, res_en=False)
     res = run_tile(DqtTop(cfg), cfg, job)
-    assert not np.array_equal(res["y"], tile_reference(job, cfg.spec, None))
+    assert not np.array_equal(res["y"], expected_tile(job, cfg.spec, None)[0])
 
 
 @pytest.mark.parametrize("rows,cols,k_len,mode,b_w,b_a,res_en,n_bits", [
     (3, 4, 10, "relu", 4, 6, True, 8), (2, 2, 5, "signed", 6, 3, False, 6)])
 def test_generated_verilog_tile_in_icarus(tmp_path, rows, cols, k_len, mode, b_w, b_a, res_en, n_bits):
     """The emitted Verilog (not the Amaranth model) in Icarus: same golden results and cycle count."""
-    from rtl.verilog_sim import run_tile_iverilog
+    from verify.verilog_sim import run_tile_iverilog
 
     spec = NestedSpec(n_bits=n_bits, acc_bits=4 * n_bits, candidates=(n_bits,))
     cfg = RtlConfig(array=ArrayConfig(rows=rows, cols=cols, spec=spec), k_max=16)
     job = random_job(cfg, k_len, seed=11, mode=mode, b_w=b_w, b_a=b_a, res_en=res_en)
     check_tile(cfg, job, run_tile_iverilog(cfg, job, tmp_path))
+
+
+FUSED_WIDTH_PAIRS = [(b_w, b_a) for b_w in (2, 3, 4, 5, 8) for b_a in (2, 4, 7, 8)]
+
+
+@pytest.mark.parametrize("b_w,b_a", FUSED_WIDTH_PAIRS)
+def test_fused_tile_matches_golden(b_w, b_a):
+    """Fused PE, every supported width pair and rounded-up widths (3 -> 4, 5 / 7 -> 8): the (R·lanes_w) × (C·lanes_a)
+    logical tile equals golden, drains in R·lanes_w·lanes_a + 1 cycles, rows in drain_order."""
+    cfg = RtlConfig(array=ArrayConfig(rows=2, cols=3, pe_mode="fused"), k_max=8)
+    check_tile(cfg, random_job(cfg, 6, seed=b_w * 10 + b_a, mode="relu", b_w=b_w, b_a=b_a, res_en=True,
+                               a_signed=b_w == 3))
+
+
+def test_fused_width_switching_and_overlapped_loads():
+    """Back-to-back fused tiles at changing widths, each loaded while the one before runs: exact, and the sequence
+    takes Σ (1 + T_i) + L_0 edges."""
+    cfg = RtlConfig(array=ArrayConfig(rows=2, cols=2, pe_mode="fused"), k_max=8)
+    pairs = [(8, 8), (2, 2), (4, 8), (2, 4), (8, 2), (3, 6)]
+    jobs = [random_job(cfg, 5, seed=i, mode="signed", b_w=b_w, b_a=b_a, res_en=False) for i, (b_w, b_a) in enumerate(pairs)]
+    results = run_tiles(DqtTop(cfg), cfg, jobs, loads="overlap")
+    for job, res in zip(jobs, results):
+        check_tile(cfg, job, res)
+    lanes = [tile_lanes(b_w, b_a, cfg.fusion_widths) for b_w, b_a in pairs]
+    first_load = os_load_cycles(cfg.rows * lanes[0][0], 5)
+    assert results[-1]["edges"] == first_load + sum(1 + os_tile_cycles(2, 2, 5, lw * la) for lw, la in lanes)
+
+
+def test_fused_lane_swap_fault_is_caught():
+    cfg = RtlConfig(array=ArrayConfig(rows=2, cols=2, pe_mode="fused"), k_max=8, fault="lane_swap")
+    job = random_job(cfg, 4, seed=1, mode="wide", b_w=4, b_a=8, res_en=False)
+    res = run_tile(DqtTop(cfg), cfg, job)
+    assert not np.array_equal(res["y"], expected_tile(job, cfg.spec, None)[0])

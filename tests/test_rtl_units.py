@@ -6,12 +6,12 @@ import pytest
 
 from golden.primitives import requant, view
 from golden.spec import MAX_SHIFT, NestedSpec
-from rtl.amaranth_sim import clocked_eval, comb_eval
 from rtl.output_unit import OutputUnit
 from rtl.params import OUT_MODES, RtlConfig
 from rtl.pe import PE
 from rtl.view_unit import ViewUnit
 from sim.config import ArrayConfig
+from verify.amaranth_sim import clocked_eval, comb_eval
 
 
 def make_config(n_bits=8, acc_bits=32, fault=None, **spec_kw) -> RtlConfig:
@@ -128,7 +128,7 @@ def output_expected(cfg: RtlConfig, v: dict) -> tuple[int, int]:
     x = (v["acc"] << v["align"]) + v["bias"]
     if v["mode"] == OUT_MODES["wide"]:
         return x, 0
-    lo, hi = cfg.out_range({0: "relu", 1: "signed", 2: "logits"}[v["mode"]])
+    lo, hi = cfg.out_range({code: name for name, code in OUT_MODES.items()}[v["mode"]])
     r = v["r"] if v["res_en"] else 0
     unclamped = int(requant(np.array([x]), v["m"], v["s"], -(1 << 62), 1 << 62, r=np.array([r]), m_r=v["m_r"])[0])
     y = int(requant(np.array([x]), v["m"], v["s"], lo, hi, r=np.array([r]), m_r=v["m_r"])[0])

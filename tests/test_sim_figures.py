@@ -34,8 +34,8 @@ def test_render_figure_formats_and_determinism():
 
 
 def test_depthwise_channels_grouped_above_max_bars():
-    rows = [{"name": "c0", "compute_cycles": 9, "readout_cycles": 1, "stall_cycles": 0}]
-    rows += [{"name": f"dw_DPChannel_{i}", "compute_cycles": 4, "readout_cycles": 1, "stall_cycles": 2}
+    rows = [{"name": "c0", "compute_cycles": 9, "readout_cycles": 1, "load_cycles": 3, "stall_cycles": 0}]
+    rows += [{"name": f"dw_DPChannel_{i}", "compute_cycles": 4, "readout_cycles": 1, "load_cycles": 1, "stall_cycles": 2}
              for i in range(MAX_BARS)]
     grouped, did = grouped_rows(rows)
     assert did and [r["name"] for r in grouped] == ["c0", "dw_DP"]

@@ -140,6 +140,7 @@ def test_fold_loop_twin_equals_closed_forms(dataflow, pe_mode, pe):
     folds = plan_folds(w, config)
     assert np.array_equal(loop["busy_cycles"], folds.busy_cycles)
     assert np.array_equal(loop["readout_cycles"], folds.readout_cycles)
+    assert np.array_equal(loop["load_cycles"], folds.load_cycles)
     assert np.array_equal(loop["used_pe_folds"], folds.rows_dim * folds.cols_dim)
     assert np.array_equal(loop["weight_reads"], sim.traffic.weight_reads)
     assert np.array_equal(loop["act_reads"], sim.traffic.act_reads)

@@ -13,7 +13,7 @@ from sim.dataflow import plan_folds
 from sim.energy import DEFAULT_ENERGY, EnergyTable, energy_from_mapping, load_energy
 from sim.precision import fused_width, fusion_lanes, fusion_widths, stored_bits
 from sim.simulate import simulate_network, simulate_workload
-from sim.tile import os_readout_cycles
+from sim.tile import os_layer_schedule, os_load_cycles, os_readout_cycles, os_tile_cycles
 from sim.workload import Workload
 
 
@@ -34,7 +34,8 @@ def test_fused_os_by_hand():
     folds = plan_folds(gemm(32, 18, 64, b_w=4, b_a=2), ArrayConfig(rows=4, cols=4, pe_mode="fused"))
     assert folds.folds.tolist() == [16] and folds.fold_cycles.tolist() == [24]
     assert folds.busy_cycles.tolist() == [384] and folds.compute_cycles.tolist() == [383]
-    assert folds.readout_cycles.tolist() == [16 * 8 * os_readout_cycles(4, 4)]
+    assert folds.readout_cycles.tolist() == [16 * os_readout_cycles(4, 4, 8)] == [16 * (4 * 8 + 1)]
+    assert folds.load_cycles.tolist() == [max(18, 4 * 2) + 16]  # first load + one issue cycle per tile, rest hidden
     fixed = plan_folds(gemm(32, 18, 64, b_w=4, b_a=2), ArrayConfig(rows=4, cols=4, pe_mode="fixed"))
     assert fixed.busy_cycles.tolist() == [16 * 8 * 24]  # ⌈64/4⌉·⌈32/4⌉ folds, width ignored
 
@@ -47,6 +48,7 @@ def test_fused_ws_is_by_hand(dataflow):
                                                                     pe_mode="fused"))
     assert folds.folds.tolist() == [20] and folds.fold_cycles.tolist() == [26]
     assert folds.busy_cycles.tolist() == [520] and folds.readout_cycles.tolist() == [0]
+    assert folds.load_cycles.tolist() == [0]
 
 
 def test_fused_six_bits_runs_as_eight():
@@ -101,7 +103,8 @@ def test_stalls_when_dram_outlasts_compute():
     busy = 16 + 16 + 16 - 2
     assert fast.traffic.dram_bytes[0] == slow.traffic.dram_bytes[0] == dram
     assert fast.traffic.stall_cycles[0] == 0
-    assert slow.traffic.stall_cycles[0] == dram - busy - os_readout_cycles(16, 16)
+    load = os_load_cycles(16, 16) + 1  # one tile: its load (nothing to hide behind) and its issue cycle
+    assert slow.traffic.stall_cycles[0] == dram - busy - os_readout_cycles(16, 16) - load
     assert slow.cycles[0] == dram
 
 
@@ -143,3 +146,17 @@ def test_bitops_and_transitions_equal_golden_costs():
     costs = layer_costs(net, plan, DEFAULT_SPEC)
     assert sim.workload.bitops.tolist() == [c.bitops for c in costs]
     assert sim.transition_shifts.tolist() == [c.transition_shifts for c in costs]
+
+
+def test_os_layer_schedule_by_hand():
+    """3 tiles, R=4, C=2, K=10: F = 14, T = 14 + 5 = 19, L = 10: 10 + 3·(1 + 19) = 70 cycles."""
+    s = os_layer_schedule(4, 2, 10, 3)
+    assert (s.busy, s.readout, s.load, s.total) == (42, 15, 13, 70)
+    arrays = os_layer_schedule(4, 2, np.array([10, 3]), np.array([3, 1]))
+    assert arrays.total.tolist() == [70, 4 + (4 + 2 + 3 - 2) + 5 + 1]
+
+
+@pytest.mark.parametrize("rows,cols,k", [(1, 1, 1), (64, 1, 1), (1, 64, 4608), (16, 16, 9), (3, 5, 100)])
+def test_every_later_load_hides_behind_the_tile_before_it(rows, cols, k):
+    """The schedule's premise: a tile's load L = max(K, R) is shorter than a tile T (rtl/top.py)."""
+    assert os_load_cycles(rows, k) < os_tile_cycles(rows, cols, k)

@@ -10,7 +10,7 @@ from verify.benches.network import width_cycle
 from verify.gemm import im2col, tile_operands, tiles
 from verify.manifest import Port
 from verify.scoreboard import Scoreboard
-from verify.tb.top import pack_rows, unpack_word
+from verify.tile_job import pack_lanes, unpack_lanes
 
 
 @pytest.mark.parametrize("kernel,stride,padding", [(3, 1, 1), (1, 2, 0), (3, 2, 1)])
@@ -39,8 +39,8 @@ def test_tiles_cover_every_output_once_and_pad_with_zeros():
 def test_pack_unpack_round_trip(bits):
     rng = np.random.default_rng(1)
     m = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), size=(4, 6))
-    for row, word in zip(m, pack_rows(m, bits)):
-        assert np.array_equal(unpack_word(word, 6, bits), row)
+    for row, word in zip(m, pack_lanes(m, bits)):
+        assert np.array_equal(unpack_lanes(word, 6, bits), row)
 
 
 def test_scoreboard_reports_index_inputs_expected_got():

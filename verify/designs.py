@@ -20,9 +20,10 @@ from .toolchain import BUILD_ROOT
 DESIGNS = (*UNIT_COMPONENTS, "top")
 
 
-def rtl_config(rows: int = 16, cols: int = 16, k_max: int | None = None, fault: str | None = None) -> RtlConfig:
+def rtl_config(rows: int = 16, cols: int = 16, k_max: int | None = None, fault: str | None = None,
+               pe_mode: str = "fixed") -> RtlConfig:
     """RtlConfig of an R×C array (default widths from DEFAULT_SPEC); k_max None keeps the generator default."""
-    cfg = RtlConfig(array=ArrayConfig(rows=rows, cols=cols), fault=fault)
+    cfg = RtlConfig(array=ArrayConfig(rows=rows, cols=cols, pe_mode=pe_mode), fault=fault)
     return cfg if k_max is None else replace(cfg, k_max=k_max)
 
 
@@ -30,7 +31,7 @@ def design_key(unit: str, cfg: RtlConfig) -> str:
     """Build-directory name of a design: unit, shape (top only), k_max (top only), fault."""
     if unit not in DESIGNS:
         raise ValueError(f"unit must be one of {', '.join(DESIGNS)}, got {unit!r}")
-    key = unit if unit != "top" else f"top_{cfg.rows}x{cfg.cols}_k{cfg.k_max}"
+    key = unit if unit != "top" else f"top_{cfg.rows}x{cfg.cols}_k{cfg.k_max}" + ("_fused" if cfg.pe_mode == "fused" else "")
     return key + (f"_fault-{cfg.fault}" if cfg.fault else "")
 
 

@@ -18,7 +18,8 @@ from golden.ir import INPUT
 from golden.model import NestedModel
 from golden.synthetic import synthetic_images, synthetic_model
 
-from .gemm import im2col
+from .gemm import Tile, im2col, tile_operands
+from .tile_job import TileConfig, TileJob
 
 MODE_OF_KIND = {"act": "relu", "wide": "wide", "logits": "logits"}
 
@@ -39,6 +40,22 @@ class LayerJob:
     m_r: np.ndarray       # (M,)
     resid: np.ndarray     # (M, N)
     expected: np.ndarray  # (M, N) golden layer output
+
+    @property
+    def config(self) -> TileConfig:
+        """The configuration every tile of this layer starts with (K = the whole reduction)."""
+        return TileConfig(self.b_w, self.b_a, self.a_signed, self.mode, self.s, self.res_en, self.weights.shape[1])
+
+    def tile(self, t: Tile, rows: int, cols: int) -> TileJob:
+        """The TileJob of output block t on an R×C array: operands, per-filter parameters and residual rows,
+        zero-padded on an edge tile."""
+        w, a = tile_operands(self.weights, self.acts, t, rows, cols)
+        params = [np.zeros(rows, np.int64) for _ in range(3)]
+        for dst, src in zip(params, (self.bias, self.m, self.m_r)):
+            dst[:t.rows] = src[t.m0:t.m0 + t.rows]
+        resid = np.zeros((rows, cols), np.int64)
+        resid[:t.rows, :t.cols] = self.resid[t.m0:t.m0 + t.rows, t.n0:t.n0 + t.cols]
+        return TileJob(w, a, *params, resid, self.config)
 
     def save(self, path: Path) -> None:
         np.savez(path, **{k: np.asarray(v) for k, v in asdict(self).items()})

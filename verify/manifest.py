@@ -81,8 +81,28 @@ class DutParams:
 
     @property
     def out_modes(self) -> dict:
-        """Output mode name -> cfg_mode code (relu, signed, logits, wide)."""
-        return self.config["out_modes"]
+        """Output mode name -> cfg_mode code (relu, signed, logits, wide), from the manifest's mode table."""
+        return {name: mode["code"] for name, mode in self.config["out_modes"].items()}
+
+    def out_range(self, mode: str) -> tuple[int, int] | None:
+        """Clamp range [lo, hi] of output mode `mode` from the manifest's mode table; None for mode wide."""
+        if mode not in self.config["out_modes"]:
+            raise ValueError(f"mode must be one of {', '.join(self.config['out_modes'])}, got {mode!r}")
+        rng = self.config["out_modes"][mode]["range"]
+        return None if rng is None else (int(rng[0]), int(rng[1]))
+
+    @property
+    def pe_mode(self) -> str:
+        return self.config["pe_mode"]
+
+    @property
+    def fusion_widths(self) -> tuple[int, ...]:
+        """Widths the design's PEs run at, ascending ((N,) for a fixed PE)."""
+        return tuple(self.config["fusion_widths"])
+
+    @property
+    def max_lanes(self) -> int:
+        return self.config["max_lanes"]
 
     @property
     def widths(self) -> range:

@@ -4,7 +4,7 @@
     PE           acc = Σ_t w_t·a_t over the cycles since the last clear       (operands are views)
     output unit  x = (acc << align) + bias;  y = requant(x, m, s, r·res_en, m_r) clamped to the mode's range,
                  or y = x in mode "wide"                                      golden.primitives.requant
-    tile         Y = output_unit(view_bw(W) @ view_ba(A))                    per row i: bias[i], m[i], m_r[i]
+    tile         Y = output_unit(view_bw(W) @ view_ba(A))                    verify/tile_job.py expected_tile
     layer        golden.inference.run_layer
 """
 from __future__ import annotations
@@ -17,24 +17,17 @@ from golden.spec import NestedSpec
 INT64 = NestedSpec.int_range(64, True)
 
 
-def mode_range(mode: str, spec: NestedSpec) -> tuple[int, int] | None:
-    """Clamp range of an output mode (DESIGN.md §1): relu [0, 2^N-1], signed N-bit, logits; wide: None."""
-    ranges = {"relu": spec.int_range(spec.n_bits, False), "signed": spec.int_range(spec.n_bits, True),
-              "logits": spec.logit_range, "wide": None}
-    if mode not in ranges:
-        raise ValueError(f"mode must be one of {', '.join(ranges)}, got {mode!r}")
-    return ranges[mode]
-
-
 def expected_view(q: np.ndarray, bits: int, signed: bool, spec: NestedSpec) -> np.ndarray:
     return view(q, bits, signed, spec)
 
 
-def expected_output(acc, b_w: int, b_a: int, bias, m, s: int, r, m_r, res_en: bool, mode: str,
+def expected_output(acc, b_w: int, b_a: int, bias, m, s: int, r, m_r, res_en: bool, out_range: tuple[int, int] | None,
                     spec: NestedSpec) -> tuple[np.ndarray, np.ndarray]:
-    """(y, clamped) of the output unit; arrays broadcast (acc per element, bias/m/m_r per row)."""
+    """(y, clamped) of the output unit; arrays broadcast (acc per element, bias/m/m_r per row).
+
+    out_range: the output mode's clamp range (the design's manifest, config.out_modes), None for mode wide."""
     x = (np.asarray(acc, dtype=np.int64) << align_shift(b_w, b_a, spec)) + np.asarray(bias, dtype=np.int64)
-    rng = mode_range(mode, spec)
+    rng = out_range
     if rng is None:
         return x, np.zeros(x.shape, dtype=bool)
     r_term = np.asarray(r, dtype=np.int64) if res_en else np.int64(0)
@@ -44,8 +37,3 @@ def expected_output(acc, b_w: int, b_a: int, bias, m, s: int, r, m_r, res_en: bo
     unclamped = requant(t, 1, s, *INT64)
     y = requant(t, 1, s, *rng)
     return y, unclamped != y
-
-
-def expected_tile(w: np.ndarray, a: np.ndarray, b_w: int, b_a: int, a_signed: bool, spec: NestedSpec) -> np.ndarray:
-    """Tile accumulators acc[i, j] = Σ_k view_bw(W)[i, k] · view_ba(A)[k, j] (weights signed)."""
-    return view(w, b_w, True, spec) @ view(a, b_a, a_signed, spec)

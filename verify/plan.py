@@ -13,8 +13,10 @@ from .runner import Design, RunResult, bench_env, build, run_bench
 from .toolchain import BUILD_ROOT
 
 TILE_SHAPES = ((16, 16), (4, 8), (1, 16), (3, 5))
+FUSED_TILE_SHAPES = ((4, 8), (3, 5))  # fused tiles: every (b_w, b_a) in [2, N]² (rounded-up widths included)
 TILE_K_MAX = 64     # tile benches draw K up to this (k_cap); small buffers keep the Icarus model small
 LAYER_K_MAX = None  # the generator default (K_MAX = 4608): the same build as make verify-long
+FUSED_LAYER_K_MAX = 512  # the fused conv-layer bench: layer4.0.downsample has K = 256
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,10 @@ class BenchRun:
     k_max: int | None = None
     params: dict = field(default_factory=dict)
     fault: str | None = None
+    pe_mode: str = "fixed"
 
     def design(self) -> Design:
-        return generate(self.unit, rtl_config(*self.shape, k_max=self.k_max, fault=self.fault))
+        return generate(self.unit, rtl_config(*self.shape, k_max=self.k_max, fault=self.fault, pe_mode=self.pe_mode))
 
     def run(self, sim: str) -> RunResult:
         built = build(self.design(), sim)
@@ -53,10 +56,10 @@ class BenchRun:
         return None
 
 
-def _tiles(shape, repeats, k_cap, switches) -> BenchRun:
+def _tiles(shape, repeats, k_cap, switches, pe_mode: str = "fixed") -> BenchRun:
     r, c = shape
-    return BenchRun(f"tiles_{r}x{c}", "top", "top_tiles", shape, TILE_K_MAX,
-                    {"repeats": repeats, "k_cap": k_cap, "switches": switches})
+    return BenchRun(f"tiles_{r}x{c}" + ("_fused" if pe_mode == "fused" else ""), "top", "top_tiles", shape, TILE_K_MAX,
+                    {"repeats": repeats, "k_cap": k_cap, "switches": switches}, pe_mode=pe_mode)
 
 
 def default_suite() -> list[BenchRun]:
@@ -66,9 +69,12 @@ def default_suite() -> list[BenchRun]:
         BenchRun("pe", "pe", "pe", params={"dots": 120}),
         BenchRun("output_unit", "output_unit", "output_unit", params={"vectors": 6000}),
         *[_tiles(shape, 1, TILE_K_MAX, 24) for shape in TILE_SHAPES],
+        *[_tiles(shape, 1, TILE_K_MAX, 24, "fused") for shape in FUSED_TILE_SHAPES],
         BenchRun("conv_layer", "top", "conv_layer", (16, 16), LAYER_K_MAX,
                  {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}),
         BenchRun("conv_layer_stem", "top", "conv_layer", (16, 16), LAYER_K_MAX, {"layer": "conv1", "b_w": 8, "b_a": 8}),
+        BenchRun("conv_layer_fused", "top", "conv_layer", (8, 8), FUSED_LAYER_K_MAX,
+                 {"layer": "layer4.0.downsample", "b_w": 2, "b_a": 3}, pe_mode="fused"),
         *fault_runs(),
     ]
 
@@ -81,6 +87,8 @@ def fault_runs() -> list[BenchRun]:
                  fault="drop_requant_round"),
         BenchRun("fault_narrow_acc", "top", "top_tiles", (4, 8), TILE_K_MAX, {"k_cap": TILE_K_MAX, "switches": 4},
                  fault="narrow_acc"),
+        BenchRun("fault_lane_swap", "top", "top_tiles", (3, 5), TILE_K_MAX, {"k_cap": 16, "switches": 4},
+                 fault="lane_swap", pe_mode="fused"),
     ]
 
 
@@ -91,5 +99,6 @@ def short_suite() -> list[BenchRun]:
         BenchRun("output_unit", "output_unit", "output_unit", params={"vectors": 500}),
         BenchRun("pe", "pe", "pe", params={"dots": 20}),
         _tiles((3, 5), 1, 16, 6),
+        _tiles((3, 5), 1, 16, 6, "fused"),
         BenchRun("fault_view_round", "view_unit", "view_unit", fault="drop_round_bit"),
     ]

@@ -9,11 +9,12 @@ import numpy as np
 
 from golden.primitives import align_shift
 from golden.spec import MAX_SHIFT, NestedSpec
+from rtl.params import OUT_MODES, out_mode_range
 
-from .models import mode_range
 from .tb.output_unit import OutputVector
+from .tile_job import TileConfig, TileJob, tile_acc
 
-MODES = ("relu", "signed", "logits", "wide")
+MODES = tuple(OUT_MODES)
 
 
 def log_uniform(rng: np.random.Generator, max_bits: int, signed: bool = True) -> int:
@@ -30,7 +31,7 @@ def _fits(value: int, bits: int) -> bool:
 
 def _shift_for(t: int, mode: str, spec: NestedSpec, rng: np.random.Generator) -> int:
     """A shift that brings |t| near the mode's output range (so results are neither all 0 nor all clamped)."""
-    rng_ = mode_range(mode, spec)
+    rng_ = out_mode_range(mode, spec)
     out_bits = spec.n_bits if rng_ is None else max(1, rng_[1].bit_length())
     return int(np.clip(abs(t).bit_length() - out_bits + int(rng.integers(-3, 4)), 0, MAX_SHIFT))
 
@@ -70,7 +71,7 @@ def corner_output_vectors(rng: np.random.Generator, spec: NestedSpec) -> list[Ou
                         out.append(OutputVector(x, n, n, 0, 1, s, t - x, 1, True, mode))
                     else:
                         out.append(OutputVector(t, n, n, 0, 1, s, int(rng.integers(-99, 99)), 7, False, mode))
-            lo_hi = mode_range(mode, spec) or spec.acc_range
+            lo_hi = out_mode_range(mode, spec) or spec.acc_range
             for target in (lo_hi[0] - 1, lo_hi[0], lo_hi[1], lo_hi[1] + 1, acc_lo, acc_hi):  # around the clamp
                 out.append(OutputVector(int(np.clip(target, acc_lo, acc_hi)), n, n, 0, 1, 0, 5, 3, res_en, mode))
             for acc, m, s in ((acc_hi, m_max, 0), (acc_lo, m_max, 0), (acc_lo, m_max, MAX_SHIFT),
@@ -102,13 +103,28 @@ def random_tile_params(rng: np.random.Generator, acc_aligned: np.ndarray, mode: 
     acc_aligned: (R, C) acc << align of the tile (the golden value), used only to choose s.
     """
     rows, cols = acc_aligned.shape
-    bias = np.array([log_uniform(rng, 20) for _ in range(rows)], dtype=np.int64)
+    bias = np.array([log_uniform(rng, spec.acc_bits - 12) for _ in range(rows)], dtype=np.int64)
     m = rng.integers(1, spec.m_max + 1, size=rows, dtype=np.int64)
     m_r = rng.integers(0, spec.m_max + 1, size=rows, dtype=np.int64)
     if rng.random() < 0.5:
         resid = random_codes(rng, (rows, cols), False, spec)  # identity shortcut: an N-bit activation
     else:
-        resid = np.array([[log_uniform(rng, 24) for _ in range(cols)] for _ in range(rows)], dtype=np.int64)
+        resid = np.array([[log_uniform(rng, spec.acc_bits - 8) for _ in range(cols)] for _ in range(rows)], dtype=np.int64)
     t = (acc_aligned + bias[:, None]) * m[:, None] + (resid * m_r[:, None] if res_en else 0)
     s = _shift_for(int(np.abs(t).max()), mode, spec, rng)
     return {"bias": bias, "m": m, "m_r": m_r, "resid": resid, "s": s}
+
+
+def random_tile_job(rng: np.random.Generator, rows: int, cols: int, k: int, b_w: int, b_a: int, spec: NestedSpec,
+                    mode: str | None = None, res_en: bool | None = None, a_signed: bool | None = None) -> TileJob:
+    """A random R×C tile over K at widths (b_w, b_a): uniform master codes (activations signed with p = 0.3),
+    a random output mode and residual enable unless given, parameters from random_tile_params."""
+    a_signed = bool(rng.random() < 0.3) if a_signed is None else a_signed
+    mode = MODES[int(rng.integers(len(MODES)))] if mode is None else mode
+    res_en = bool(rng.random() < 0.5) if res_en is None else res_en
+    w = random_codes(rng, (rows, k), True, spec)
+    a = random_codes(rng, (k, cols), a_signed, spec)
+    acc_aligned = tile_acc(w, a, b_w, b_a, a_signed, spec) << align_shift(b_w, b_a, spec)
+    prm = random_tile_params(rng, acc_aligned, mode, res_en, spec)
+    return TileJob(w, a, prm["bias"], prm["m"], prm["m_r"], prm["resid"],
+                   TileConfig(b_w, b_a, a_signed, mode, prm["s"], res_en, k))

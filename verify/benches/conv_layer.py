@@ -1,5 +1,6 @@
 """Conv-layer bench: one golden-model layer tiled through DqtTop (im2col and tiling in Python), the assembled
-output compared with golden run_layer bit-exactly, every tile's cycles with sim.tile.os_tile_cycles.
+output compared with golden run_layer bit-exactly, every tile's cycles with sim.tile.os_tile_cycles and the whole
+layer's cycles (loads overlapped with compute) with the simulator's cycles for the layer.
 
 The job (operands, parameters, golden output) is prepared outside the simulator (verify.layer_job) and named
 by VERIFY_JOB.

@@ -1,11 +1,11 @@
 """Whole-network bench (make verify-long): one synthetic ResNet-18 CIFAR image, every conv / linear layer in
 order through DqtTop, each layer fed with the RTL's own outputs of the layers before it.
 
-Per layer the RTL output is compared with golden run_layer on the same inputs (bit-exact) and every tile's
-cycles with sim.tile.os_tile_cycles; at the end the RTL's logits are compared with golden infer() of the
+Per layer the RTL output is compared with golden run_layer on the same inputs (bit-exact), every tile's
+cycles with sim.tile.os_tile_cycles and the whole layer's counted cycles with the simulator's (verify.layer_flow); at the end the RTL's logits are compared with golden infer() of the
 whole network under the same per-layer widths. The RTL has no pooling unit: global average pool (and max
 pool, for networks that have one) run in the golden model between RTL layers.
-Widths: switchable layers cycle through width_cycle(spec) (every (b_w, b_a) pair of the candidates, (N, N)
+Widths: VERIFY_PLAN (e.g. uniform:4) if set; otherwise switchable layers cycle through width_cycle(spec) (every (b_w, b_a) pair of the candidates, (N, N)
 first), so consecutive layers switch width without a reset.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from golden.execute import get_backend, run_gap, run_maxpool
 from golden.inference import infer
 from golden.ir import INPUT, Conv, GlobalAvgPool, MaxPool
-from golden.plan import plan_from_mapping
+from golden.plan import parse_plan, plan_from_mapping
 from golden.spec import NestedSpec
 from golden.synthetic import synthetic_images, synthetic_model
 
@@ -63,7 +63,8 @@ async def network_through_rtl(dut):
     seed = env_int("seed", 0)
     model = synthetic_model(os.environ.get("VERIFY_MODEL", "resnet18"), seed)
     image = synthetic_images(model.network, 1, seed)
-    plan = width_plan(model, p.spec)
+    plan = parse_plan(os.environ["VERIFY_PLAN"], model.network, model.spec) if os.environ.get("VERIFY_PLAN") \
+        else width_plan(model, p.spec)
     widths = plan.layer_widths(model.network, model.spec)
     kernels = get_backend("numba")
     drv, mon = TopDriver(dut, p), TopMonitor(dut, p)
@@ -87,7 +88,7 @@ async def network_through_rtl(dut):
         tensors[op.name] = got.reshape(1, op.out_ch, *op.out_hw)
         secs = time.perf_counter() - t0
         print(f"verify-long: {op.name:22} w{b_w}a{b_a} {job.mode:6} tiles {figures['tiles']:4} "
-              f"tile cycles {figures['tile_cycles']:8} load cycles {figures['load_cycles']:8} "
+              f"RTL cycles {figures['rtl_cycles']:8} sim cycles {figures['sim_cycles']:8} "
               f"mismatches {board.mismatches:6}  {secs:6.1f} s", flush=True)
         write_record(board, secs, b_w=b_w, b_a=b_a, **figures)  # keep going: later layers still compare exactly
         layer_boards.append(board)

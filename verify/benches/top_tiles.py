@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import replace
 
 import cocotb
 import numpy as np
@@ -18,9 +19,10 @@ from ..runner import env_int
 from ..scoreboard import Scoreboard
 from ..tb.clocking import start_clock_and_reset
 from ..tb.finish import finish
-from ..tb.top import TileConfig, TopDriver, TopMonitor
-from ..tile_check import aligned_acc, checked_tile
-from ..vectors import MODES, random_codes, random_tile_params
+from ..tb.top import TopDriver, TopMonitor
+from ..tile_check import checked_tile
+from ..tile_job import TileJob, tile_lanes
+from ..vectors import random_tile_job
 
 
 async def _setup(dut):
@@ -32,13 +34,19 @@ async def _setup(dut):
     return p, drv, TopMonitor(dut, p)
 
 
-def _random_tile(rng, p, b_w, b_a, k_cap):
+def _random_tile(rng, p, b_w, b_a, k_cap, lanes: tuple[int, int] | None = None) -> TileJob:
+    """A random tile at (b_w, b_a) covering the logical tile of `lanes` (default: of these widths)."""
     k = int(rng.integers(1, min(p.k_max, k_cap) + 1))
-    a_signed, mode, res_en = bool(rng.random() < 0.3), MODES[int(rng.integers(len(MODES)))], bool(rng.random() < 0.5)
-    w = random_codes(rng, (p.rows, k), True, p.spec)
-    a = random_codes(rng, (k, p.cols), a_signed, p.spec)
-    prm = random_tile_params(rng, aligned_acc(w, a, b_w, b_a, a_signed, p.spec), mode, res_en, p.spec)
-    return w, a, prm, TileConfig(b_w, b_a, a_signed, mode, prm["s"], res_en, k)
+    lanes_w, lanes_a = lanes or tile_lanes(b_w, b_a, p.fusion_widths)
+    return random_tile_job(rng, p.rows * lanes_w, p.cols * lanes_a, k, b_w, b_a, p.spec)
+
+
+def _sub_tile(job: TileJob, b_w: int, b_a: int, p) -> TileJob:
+    """`job` run at (b_w, b_a): the leading R·lanes_w filters and C·lanes_a pixels of its operands."""
+    lanes_w, lanes_a = tile_lanes(b_w, b_a, p.fusion_widths)
+    f, g = p.rows * lanes_w, p.cols * lanes_a
+    return TileJob(job.weights[:f], job.acts[:, :g], job.bias[:f], job.m[:f], job.m_r[:f], job.resid[:f, :g],
+                   replace(job.config, b_w=b_w, b_a=b_a))
 
 
 @cocotb.test()
@@ -51,8 +59,8 @@ async def tiles_every_width_pair(dut):
     pairs = list(itertools.product(p.widths, p.widths))
     for rep in range(env_int("repeats", 1)):
         for b_w, b_a in pairs:
-            w, a, prm, cfg = _random_tile(rng, p, b_w, b_a, env_int("k_cap", 48))
-            await checked_tile(drv, mon, board, cycles, (rep, b_w, b_a), w, a, prm, cfg)
+            job = _random_tile(rng, p, b_w, b_a, env_int("k_cap", 48))
+            await checked_tile(drv, mon, board, cycles, (rep, b_w, b_a), job)
     shape = f"{p.rows}x{p.cols}"
     finish(cycles, t0, tiles=len(pairs) * env_int("repeats", 1), shape=shape)
     finish(board, t0, shape=shape)
@@ -60,14 +68,15 @@ async def tiles_every_width_pair(dut):
 
 @cocotb.test()
 async def width_switching_sequence(dut):
-    """Consecutive tiles at changing widths, no reset, operands loaded once: each exact, each tile exactly
-    os_tile_cycles, and the only cycle between two tiles is the start cycle that also writes the new widths."""
+    """Consecutive tiles at changing widths, no reset, operands loaded once (for the widest logical tile): each
+    exact, each tile exactly os_tile_cycles, and the only cycle between two tiles is the start cycle that also
+    writes the new widths."""
     t0 = time.perf_counter()
     p, drv, mon = await _setup(dut)
     rng = np.random.default_rng(env_int("seed", 1) + 7)
     board, cycles = Scoreboard("switch_outputs"), Scoreboard("switch_cycles")
-    w, a, prm, cfg0 = _random_tile(rng, p, p.spec.n_bits, p.spec.n_bits, env_int("k_cap", 48))
-    await drv.load(w, a, (prm["bias"], prm["m"], prm["m_r"]), prm["resid"])
+    job0 = _random_tile(rng, p, p.spec.n_bits, p.spec.n_bits, env_int("k_cap", 48), (p.max_lanes, p.max_lanes))
+    await drv.load(drv.words(job0))
     sequence = [(p.spec.n_bits, p.spec.n_bits)]
     while len(sequence) < env_int("switches", 24):  # every tile at widths different from the one before
         pair = (int(rng.choice(p.widths)), int(rng.choice(p.widths)))
@@ -75,10 +84,10 @@ async def width_switching_sequence(dut):
             sequence.append(pair)
     first_edge, expected_edges = drv.edges, 0
     for i, (b_w, b_a) in enumerate(sequence):
-        cfg = TileConfig(b_w, b_a, cfg0.a_signed, cfg0.mode, cfg0.s, cfg0.res_en, cfg0.k)
         # operands stay in the buffers: nothing is loaded, the new widths are written with start
-        await checked_tile(drv, mon, board, cycles, (i, b_w, b_a), w, a, prm, cfg, load=False)
-        expected_edges += 1 + os_tile_cycles(p.rows, p.cols, cfg.k)  # start cycle + the tile
+        await checked_tile(drv, mon, board, cycles, (i, b_w, b_a), _sub_tile(job0, b_w, b_a, p), load=False)
+        lanes_w, lanes_a = tile_lanes(b_w, b_a, p.fusion_widths)
+        expected_edges += 1 + os_tile_cycles(p.rows, p.cols, job0.config.k, lanes_w * lanes_a)  # start + the tile
     cycles.check(("sequence", "total_edges"), {"tiles": len(sequence)}, expected_edges, drv.edges - first_edge)
     finish(cycles, t0, tiles=len(sequence), switch_overhead_cycles=drv.edges - first_edge - expected_edges)
     finish(board, t0)

@@ -1,10 +1,7 @@
-"""DqtTop driver and monitor: bulk buffer loads, one-cycle config+start, autonomous tile run, row readout.
+"""DqtTop driver and monitor (cocotb): buffer loads, one-cycle config+start, autonomous tile run, row readout.
 
-Protocol (docs/rtl.md, rtl/top.py): while idle, one write per port per cycle: w_data row k = W[:, k] (R lanes),
-a_data row k = A[k, :] (C lanes), p_* row i = bias/m/m_r of filter i, r_data row i = residual row i; all four
-ports write in the same cycle, so a tile loads in max(K, R) cycles. The configuration (widths, mode, shift,
-K) is written in the cycle that asserts `start`: a width switch costs no cycle. The tile then runs
-autonomously; `out_valid` rows (bottom row first) are collected until `done`.
+The driver plays the load/run protocol of rtl/top.py (its module docstring is the one description) with the
+words of verify/tile_job.py load_words; the monitor collects the `out_valid` rows (bottom row first) until `done`.
 """
 from __future__ import annotations
 
@@ -14,17 +11,7 @@ import numpy as np
 from cocotb.triggers import ClockCycles, FallingEdge
 
 from ..manifest import DutParams
-
-
-@dataclass(frozen=True)
-class TileConfig:
-    b_w: int
-    b_a: int
-    a_signed: bool
-    mode: str
-    s: int
-    res_en: bool
-    k: int
+from ..tile_job import LoadWords, TileConfig, TileJob, drain_order, load_words, tile_lanes, unpack_lanes
 
 
 @dataclass
@@ -35,30 +22,13 @@ class TileRun:
     cycles_reported: int   # the DUT's cycle counter after `done`
 
 
-def pack_rows(matrix: np.ndarray, bits: int) -> list[int]:
-    """Each row of `matrix` as one word of len(row) two's complement lanes (lane 0 least significant)."""
-    matrix = np.asarray(matrix, dtype=np.int64)
-    if bits % 8 == 0 and bits <= 64:
-        raw = (matrix & ((1 << bits) - 1)).astype(f"<u{bits // 8}") if bits < 64 else matrix.astype("<i8")
-        return [int.from_bytes(r.tobytes(), "little") for r in np.ascontiguousarray(raw)]
-    mask = (1 << bits) - 1
-    return [sum((int(v) & mask) << (i * bits) for i, v in enumerate(row)) for row in matrix]
-
-
-def unpack_word(word: int, lanes: int, bits: int) -> np.ndarray:
-    """Signed lanes of `word` (inverse of pack_rows for one row)."""
-    vals = np.array([(word >> (i * bits)) & ((1 << bits) - 1) for i in range(lanes)], dtype=np.int64)
-    return np.where(vals >= 1 << (bits - 1), vals - (1 << bits), vals)
-
-
 class TopDriver:
     """Drives DqtTop's write ports and start; counts every rising edge it waits for in `edges`."""
 
     def __init__(self, dut, params: DutParams):
         self.dut, self.p = dut, params
         self.edges = 0
-        self.n = params.spec.n_bits
-        self.wide = params.config["acc_bits"]
+        self.code_bits, self.wide_bits = params.spec.n_bits, params.config["acc_bits"]
         self._enables: dict[str, bool] = {}
 
     def idle(self) -> None:
@@ -72,16 +42,16 @@ class TopDriver:
         await FallingEdge(self.dut.clk)
         self.edges += 1
 
-    async def load(self, w: np.ndarray | None = None, a: np.ndarray | None = None, params=None,
-                   resid: np.ndarray | None = None) -> None:
-        """Write whatever is given (None leaves that buffer as it is): weight master codes W (R, K), activation
-        codes A (K, C), params = (bias, m, m_r) per filter, residual rows (R, C); max of their lengths cycles."""
+    def words(self, job: TileJob) -> LoadWords:
+        """The buffer words of `job` at this design's lane widths."""
+        return load_words(job, self.code_bits, self.wide_bits)
+
+    async def load(self, words: LoadWords) -> None:
+        """Write `words` (an empty list leaves that buffer as it is), all four ports in parallel: words.cycles
+        cycles."""
         dut, enc = self.dut, self.p.ports
-        w_words = pack_rows(np.asarray(w).T, self.n) if w is not None else []
-        a_words = pack_rows(a, self.n) if a is not None else []
-        r_words = pack_rows(resid, self.wide) if resid is not None else []
-        p_rows = self.p.rows if params is not None else 0
-        for t in range(max(len(w_words), len(a_words), len(r_words), p_rows)):
+        w_words, a_words, r_words, p_rows = words.weights, words.acts, words.resid, len(words.params)
+        for t in range(words.cycles):
             self._enable("w_we", t < len(w_words))
             if t < len(w_words):
                 dut.w_addr.value, dut.w_data.value = t, w_words[t]
@@ -90,10 +60,10 @@ class TopDriver:
                 dut.a_addr.value, dut.a_data.value = t, a_words[t]
             self._enable("p_we", t < p_rows)
             if t < p_rows:
-                bias, m, m_r = params
+                bias, m, m_r = words.params[t]
                 dut.p_row.value = t
-                dut.p_bias.value = enc["p_bias"].encode(bias[t])
-                dut.p_m.value, dut.p_m_r.value = int(m[t]), int(m_r[t])
+                dut.p_bias.value = enc["p_bias"].encode(bias)
+                dut.p_m.value, dut.p_m_r.value = m, m_r
             self._enable("r_we", t < len(r_words))
             if t < len(r_words):
                 dut.r_row.value, dut.r_data.value = t, r_words[t]
@@ -107,11 +77,8 @@ class TopDriver:
             getattr(self.dut, name).value = int(on)
             self._enables[name] = on
 
-    async def run(self, cfg: TileConfig, monitor: "TopMonitor", timeout: int, quiet: int = 0) -> TileRun:
-        """Write `cfg` and assert start in the same cycle, then collect output rows until done.
-
-        `quiet`: cycles after start in which outputs are not sampled (the compute phase, to save simulator
-        callbacks on long tiles); a tile that finishes or emits rows in them shows up as a cycle or row error."""
+    async def start(self, cfg: TileConfig, monitor: "TopMonitor") -> None:
+        """Write `cfg` and assert start in the same cycle (one edge); the tile then runs on its own."""
         dut = self.dut
         dut.cfg_we.value, dut.start.value = 1, 1
         dut.cfg_b_w.value, dut.cfg_b_a.value = cfg.b_w, cfg.b_a
@@ -119,51 +86,67 @@ class TopDriver:
         dut.cfg_mode.value, dut.cfg_s.value, dut.cfg_k.value = self.p.out_modes[cfg.mode], cfg.s, cfg.k
         await self.tick()  # the rising edge that samples start: cycle 0 begins
         dut.cfg_we.value, dut.start.value = 0, 0
-        monitor.begin()
-        counted = 0
-        if quiet > 0:
-            await ClockCycles(dut.clk, quiet, rising=False)
-            self.edges += quiet
-            counted += quiet
+        self._started = self.edges
+        monitor.begin(*tile_lanes(cfg.b_w, cfg.b_a, self.p.fusion_widths))
+
+    async def finish(self, monitor: "TopMonitor", timeout: int, quiet: int = 0) -> TileRun:
+        """Collect the started tile's output rows until done (whatever was loaded meanwhile has already run).
+
+        `quiet`: tile cycles after start in which outputs are not sampled (the compute phase, to save simulator
+        callbacks on long tiles); a tile that finishes or emits rows in them shows up as a cycle or row error."""
+        dut = self.dut
+        skip = quiet - (self.edges - self._started)
+        if skip > 0:
+            await ClockCycles(dut.clk, skip, rising=False)
+            self.edges += skip
             if int(dut.done.value) or int(dut.out_valid.value):
-                return TileRun(*monitor.result(), counted, int(dut.cycles.value))
+                return TileRun(*monitor.result(), self.edges - self._started, int(dut.cycles.value))
         while True:
             await self.tick()
-            counted += 1
             monitor.sample()
             if int(dut.done.value):
                 break
-            if counted > timeout:
-                raise AssertionError(f"tile did not finish within {timeout} cycles (config {cfg})")
+            if self.edges - self._started > timeout:
+                raise AssertionError(f"tile did not finish within {timeout} cycles")
         out, clamped = monitor.result()
-        return TileRun(out, clamped, counted, int(dut.cycles.value))
+        return TileRun(out, clamped, self.edges - self._started, int(dut.cycles.value))
+
+    async def run(self, cfg: TileConfig, monitor: "TopMonitor", timeout: int, quiet: int = 0) -> TileRun:
+        """start, then finish: one tile whose operands are already loaded."""
+        await self.start(cfg, monitor)
+        return await self.finish(monitor, timeout, quiet)
 
 
 class TopMonitor:
-    """Collects out_valid rows (out_row, out_data, out_clamped) of one tile into (R, C) arrays."""
+    """Collects the out_valid rows of one tile into (R', C') arrays (R' = R·lanes_w, C' = C·lanes_a): row
+    out_row, activation lane out_alane (fused designs; 0 otherwise) holds pixels q·C .. q·C + C-1."""
 
     def __init__(self, dut, params: DutParams):
         self.dut, self.p = dut, params
         self.out_bits = params.config["out_bits"]
+        self.fused = "out_alane" in params.ports
 
-    def begin(self) -> None:
+    def begin(self, lanes_w: int = 1, lanes_a: int = 1) -> None:
         rows, cols = self.p.rows, self.p.cols
-        self.out = np.zeros((rows, cols), dtype=np.int64)
-        self.clamped = np.zeros((rows, cols), dtype=np.int64)
-        self.seen: list[int] = []
+        self.lanes = (lanes_w, lanes_a)
+        self.out = np.zeros((rows * lanes_w, cols * lanes_a), dtype=np.int64)
+        self.clamped = np.zeros_like(self.out)
+        self.seen: list[tuple[int, int]] = []
 
     def sample(self) -> None:
-        d = self.dut
+        d, cols = self.dut, self.p.cols
         if int(d.out_valid.value):
-            row = int(d.out_row.value)
-            self.seen.append(row)
+            row, q = int(d.out_row.value), int(d.out_alane.value) if self.fused else 0
+            self.seen.append((row, q))
             if not d.out_data.value.is_resolvable:
-                raise AssertionError(f"out_data of row {row} holds X/Z bits: {d.out_data.value}")
-            self.out[row] = unpack_word(d.out_data.value.to_unsigned(), self.p.cols, self.out_bits)
-            bits = d.out_clamped.value.to_unsigned()
-            self.clamped[row] = [(bits >> j) & 1 for j in range(self.p.cols)]
+                raise AssertionError(f"out_data of row {row} lane {q} holds X/Z bits: {d.out_data.value}")
+            if row < self.out.shape[0] and q < self.lanes[1]:
+                self.out[row, q * cols:(q + 1) * cols] = unpack_lanes(d.out_data.value.to_unsigned(), cols, self.out_bits)
+                bits = d.out_clamped.value.to_unsigned()
+                self.clamped[row, q * cols:(q + 1) * cols] = [(bits >> j) & 1 for j in range(cols)]
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
-        if sorted(self.seen) != list(range(self.p.rows)):
-            raise AssertionError(f"output rows seen {self.seen}, expected each of 0..{self.p.rows - 1} once")
+        want = drain_order(self.p.rows, *self.lanes)
+        if self.seen != want:
+            raise AssertionError(f"output rows (row, lane) seen {self.seen}, expected {want}")
         return self.out, self.clamped

@@ -1,7 +1,7 @@
 """Run one tile of the *generated Verilog* in Icarus Verilog (a self-contained testbench, no cocotb).
 
-Cross-checks what gen-rtl emits against the same golden expectation as the amaranth.sim tests; verify/ holds the
-full cocotb benches."""
+Cross-checks what gen-rtl emits against the same golden expectation as the amaranth.sim tests (the load/run
+protocol of rtl/top.py with the words of verify/tile_job.py); verify/benches hold the full cocotb benches."""
 from __future__ import annotations
 
 import os
@@ -10,39 +10,34 @@ from pathlib import Path
 
 import numpy as np
 
-from .amaranth_sim import pack_lanes, unpack_lanes
-from .emit import TOP_NAME, VERILOG_FILE, port_table, write_rtl
-from .params import RtlConfig
-from .tile_model import TileJob, mode_code
-from .toolchain import require_tool, tool_env
+from rtl.emit import TOP_NAME, VERILOG_FILE, port_table, write_rtl
+from rtl.params import OUT_MODES, RtlConfig
+from rtl.toolchain import require_tool, tool_env
+
+from .tile_job import TileJob, load_words, unpack_lanes
 
 TB_TEMPLATE = """`timescale 1ns/1ps
 module tb;
 {decls}
   always #5 clk = ~clk;
   {top} dut({conns});
-  reg [{wb}:0] wmem [0:{kl}];
-  reg [{ab}:0] amem [0:{kl}];
-  reg [{rb}:0] rmem [0:{rl}];
-  reg [{pb}:0] pmem [0:{rl}];
+  reg [{wb}:0] wmem [0:{ll}];
+  reg [{ab}:0] amem [0:{ll}];
+  reg [{rb}:0] rmem [0:{ll}];
+  reg [{pb}:0] pmem [0:{ll}];
   integer i, t, f;
   initial begin
     $readmemh("w.hex", wmem); $readmemh("a.hex", amem); $readmemh("r.hex", rmem); $readmemh("p.hex", pmem);
     rst = 1; @(posedge clk); #1 rst = 0;
+    for (i = 0; i < {load}; i = i + 1) begin
+      w_we = i < {k_len}; w_addr = i; w_data = wmem[i]; a_we = i < {k_len}; a_addr = i; a_data = amem[i];
+      p_we = i < {rows}; p_row = i; {{p_m_r, p_m, p_bias}} = pmem[i]; r_we = i < {rows}; r_row = i; r_data = rmem[i];
+      @(posedge clk); #1;
+    end
+    w_we = 0; a_we = 0; p_we = 0; r_we = 0;
     cfg_we = 1; cfg_b_w = {b_w}; cfg_b_a = {b_a}; cfg_a_signed = {a_signed}; cfg_mode = {mode}; cfg_s = {s};
-    cfg_res_en = {res_en}; cfg_k = {k_len};
-    @(posedge clk); #1 cfg_we = 0;
-    for (i = 0; i < {k_len}; i = i + 1) begin
-      w_we = 1; w_addr = i; w_data = wmem[i]; a_we = 1; a_addr = i; a_data = amem[i];
-      @(posedge clk); #1;
-    end
-    w_we = 0; a_we = 0;
-    for (i = 0; i < {rows}; i = i + 1) begin
-      p_we = 1; p_row = i; {{p_m_r, p_m, p_bias}} = pmem[i]; r_we = 1; r_row = i; r_data = rmem[i];
-      @(posedge clk); #1;
-    end
-    p_we = 0; r_we = 0; start = 1;
-    @(posedge clk); #1 start = 0;
+    cfg_res_en = {res_en}; cfg_k = {k_len}; start = 1;
+    @(posedge clk); #1 cfg_we = 0; start = 0;
     f = $fopen("out.txt", "w"); t = 0;
     while (busy && t < {limit}) begin
       t = t + 1;
@@ -66,21 +61,22 @@ def run_tile_iverilog(cfg: RtlConfig, job: TileJob, workdir: str | os.PathLike) 
     work = Path(workdir)
     write_rtl(cfg, work)
     rows, cols, n, wide = cfg.rows, cfg.cols, cfg.code_bits, cfg.wide_bits
-    k_len = job.weights.shape[1]
-    _hex_file(work / "w.hex", [pack_lanes(job.weights[:, k], n) for k in range(k_len)], rows * n)
-    _hex_file(work / "a.hex", [pack_lanes(job.acts[k, :], n) for k in range(k_len)], cols * n)
-    _hex_file(work / "r.hex", [pack_lanes(job.resid[i, :], wide) for i in range(rows)], cols * wide)
+    c, words = job.config, load_words(job, n, wide)
+    k_len = c.k
+    _hex_file(work / "w.hex", words.weights, rows * n)
+    _hex_file(work / "a.hex", words.acts, cols * n)
+    _hex_file(work / "r.hex", words.resid, cols * wide)
     p_bits = wide + 2 * cfg.m_bits
-    _hex_file(work / "p.hex", [(int(job.bias[i]) & ((1 << wide) - 1)) | (int(job.m[i]) << wide)
-                               | (int(job.m_r[i]) << (wide + cfg.m_bits)) for i in range(rows)], p_bits)
+    _hex_file(work / "p.hex", [(bias & ((1 << wide) - 1)) | (m << wide) | (m_r << (wide + cfg.m_bits))
+                               for bias, m, m_r in words.params], p_bits)
     ports = port_table(cfg)
     decls = "\n".join(f"  {'reg' if p['direction'] == 'input' else 'wire'} [{p['width'] - 1}:0] {p['name']}"
                       f"{' = 0' if p['direction'] == 'input' else ''};" for p in ports)
     conns = ", ".join(f".{p['name']}({p['name']})" for p in ports)
     tb = TB_TEMPLATE.format(decls=decls, top=TOP_NAME, conns=conns, wb=rows * n - 1, ab=cols * n - 1,
-                            rb=cols * wide - 1, pb=p_bits - 1, kl=k_len - 1, rl=rows - 1, b_w=job.b_w, b_a=job.b_a,
-                            a_signed=int(job.a_signed), mode=mode_code(job.mode), s=job.s, res_en=int(job.res_en),
-                            k_len=k_len, rows=rows, limit=cfg.max_tile_cycles + 10)
+                            rb=cols * wide - 1, pb=p_bits - 1, ll=words.cycles - 1, b_w=c.b_w, b_a=c.b_a,
+                            a_signed=int(c.a_signed), mode=OUT_MODES[c.mode], s=c.s, res_en=int(c.res_en),
+                            k_len=k_len, rows=rows, load=words.cycles, limit=cfg.max_tile_cycles + 10)
     (work / "tb.v").write_text(tb)
     env = tool_env()
     subprocess.run([require_tool("iverilog", env), "-g2012", "-s", "tb", "-o", "tb.vvp", "tb.v", VERILOG_FILE],
@@ -94,7 +90,7 @@ def run_tile_iverilog(cfg: RtlConfig, job: TileJob, workdir: str | os.PathLike) 
         parts = line.split()
         if parts and parts[0] == "row":
             row = int(parts[1])
-            order.append(row)
+            order.append((row, 0))  # (out_row, activation lane): a fixed design has one lane
             y[row] = unpack_lanes(int(parts[2], 16), cols, cfg.out_bits)
             clamped[row] = unpack_lanes(int(parts[3], 16), cols, 1, signed=False)
         elif parts and parts[0] == "end":
