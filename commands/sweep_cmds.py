@@ -73,7 +73,6 @@ def sweep(models, topologies, topology_format, energy_path, workers, scheduler, 
     except (ValueError, TypeError, OSError) as e:
         raise fail(e) from e
     click.echo("wrote " + ", ".join(str(p) for p in paths))
-    click.echo("wrote " + ", ".join(str(p) for p in paths))
 
 
 COMMANDS = [sweep]
