@@ -79,10 +79,10 @@ class InferenceResult:
 class _Trace:
     """Per-layer clamp counts accumulated over image groups, and the progress printer."""
 
-    def __init__(self, progress: Progress | None):
+    def __init__(self, progress: Progress | None, bar=None):
         self.clamped: dict[str, int] = {}
         self.outputs: dict[str, int] = {}
-        self.progress = progress
+        self.progress, self.bar = progress, bar
 
     def record(self, name: str, out: OpOutput) -> None:
         self.clamped[name] = self.clamped.get(name, 0) + out.n_clamped
@@ -90,7 +90,22 @@ class _Trace:
 
     def say(self, line: str) -> None:
         if self.progress is not None:
-            self.progress(line)
+            if self.bar is None:
+                self.progress(line)
+            else:
+                with self.bar.external_write_mode():
+                    self.progress(line)
+
+    def advance(self, op, images: int) -> None:
+        """Move the bar by the op's MACs on `images` images (pools count 0)."""
+        if self.bar is not None and isinstance(op, Conv):
+            self.bar.update(op.macs * images)
+
+
+def inference_macs(model: NestedModel, batch: int, dynamic: bool = False) -> int:
+    """The MACs infer() runs on `batch` images: batch · (network MACs + controller MACs when dynamic)."""
+    controller = model.controller.network.macs if dynamic and model.controller is not None else 0
+    return batch * (model.network.macs + controller)
 
 
 def _run_op(kernels, model: NestedModel, op, tensors: dict, widths: Widths) -> OpOutput:
@@ -120,6 +135,7 @@ def _run_ops(kernels, model: NestedModel, ops, tensors: dict, widths: Widths, tr
         out = _run_op(kernels, model, op, tensors, widths)
         tensors[op.name] = out.y
         trace.record(prefix + op.name, out)
+        trace.advance(op, len(tensors[INPUT]))
         width = "b=%d,%d" % widths[op.name] if isinstance(op, Conv) else ""
         trace.say(f"{label}[{i + 1:>3}/{len(ops)}] {prefix + op.name:<28} {op.kind:<7} {width:<8} "
                   f"out={'x'.join(map(str, out.y.shape[1:])):<12} clamped={out.n_clamped:<6} "
@@ -171,15 +187,18 @@ def _resolve_plan(model: NestedModel, plan) -> Widths:
 
 
 def infer(model: NestedModel, images, plan: Plan | str | None = None, dynamic: bool = False,
-          backend: str = "numba", keep_tensors: bool = False, progress: Progress | None = None) -> InferenceResult:
+          backend: str = "numba", keep_tensors: bool = False, progress: Progress | None = None,
+          bar=None) -> InferenceResult:
     """Integer inference of `images` (B, C, H, W) master codes; see the module docstring for the modes.
-    The model is validated (and its requant bounds proven where the widths need it) on its first use."""
+    The model is validated (and its requant bounds proven where the widths need it) on its first use.
+    `progress` gets one line per op; `bar` (golden.progress.progress_bar, total inference_macs) moves by each
+    op's MACs, with the op lines printed above it."""
     kernels = get_backend(backend)
     check_model(model)
     tensors = {INPUT: _check_images(model, images)}
     batch = len(tensors[INPUT])
     net, spec = model.network, model.spec
-    trace, kept = _Trace(progress), {}
+    trace, kept = _Trace(progress, bar), {}
     if dynamic:
         if plan is not None:
             raise ValueError("plan: give either a static plan or dynamic=True, not both")

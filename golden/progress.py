@@ -7,12 +7,15 @@ LOG_INTERVAL_S seconds plus the last one.
             bar.update(1)
             bar.set_postfix_str(f"{row['pe']} {row['dataflow']}")
 
-`follow(bar)` turns a bar into the `progress(done, total)` callback of dist.executor.map_items.
+`follow(bar)` turns a bar into the `progress(done, total)` callback of dist.executor.map_items. Lines a run
+already prints (per layer, per epoch) go through `with bar.external_write_mode(): print(...)`, so that on a
+terminal they appear above the bar instead of breaking it.
 
 Both forms format the line with tqdm's own meter (`n/total [elapsed<remaining, rate]`).
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import TextIO
@@ -23,17 +26,20 @@ LOG_INTERVAL_S = 30.0
 
 
 class LogProgress:
-    """tqdm's interface (update, set_postfix_str, set_description, close, context manager) writing whole lines."""
+    """tqdm's interface (update, set_postfix_str, set_description, external_write_mode, close, context manager)
+    writing whole lines."""
 
-    def __init__(self, total: int | None, desc: str, unit: str, file: TextIO, interval_s: float = LOG_INTERVAL_S):
+    def __init__(self, total: int | None, desc: str, unit: str, file: TextIO, interval_s: float = LOG_INTERVAL_S,
+                 unit_scale: bool = False):
         self.total, self.desc, self.unit, self.file, self.interval_s = total, desc, unit, file, interval_s
+        self.unit_scale = unit_scale
         self.n, self.postfix = 0, ""
         self.start = self.last = time.monotonic()
         self.closed = False
 
     def _line(self) -> str:
         return tqdm.format_meter(self.n, self.total, time.monotonic() - self.start, prefix=self.desc, unit=self.unit,
-                                 postfix=self.postfix or None, ncols=0)
+                                 unit_scale=self.unit_scale, postfix=self.postfix or None, ncols=0)
 
     def _emit(self) -> None:
         self.file.write(self._line() + "\n")
@@ -53,6 +59,12 @@ class LogProgress:
     def set_description(self, desc: str) -> None:
         self.desc = desc
 
+    @staticmethod
+    @contextlib.contextmanager
+    def external_write_mode(file=None, nolock=False):
+        """tqdm's: lines printed inside it leave the bar intact; whole lines need nothing here."""
+        yield
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
@@ -66,15 +78,15 @@ class LogProgress:
 
 
 def progress_bar(total: int | None = None, desc: str = "", unit: str = "it", file: TextIO | None = None,
-                 interval_s: float = LOG_INTERVAL_S, enabled: bool = True):
+                 interval_s: float = LOG_INTERVAL_S, enabled: bool = True, unit_scale: bool = False):
     """A tqdm bar on a terminal, else a LogProgress writing plain lines to `file` (stderr by default); a silent
-    bar when not `enabled`."""
+    bar when not `enabled`. unit_scale: counts with SI prefixes (12.3G MAC)."""
     if not enabled:
         return tqdm(total=total, disable=True)
     file = file if file is not None else sys.stderr
     if getattr(file, "isatty", lambda: False)():
-        return tqdm(total=total, desc=desc, unit=unit, file=file, dynamic_ncols=True)
-    return LogProgress(total, desc, unit, file, interval_s)
+        return tqdm(total=total, desc=desc, unit=unit, file=file, dynamic_ncols=True, unit_scale=unit_scale)
+    return LogProgress(total, desc, unit, file, interval_s, unit_scale)
 
 
 def follow(bar):

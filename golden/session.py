@@ -7,12 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .inference import InferenceResult, Progress, infer
+from .inference import InferenceResult, Progress, infer, inference_macs
 from .limits import DEFAULT_LIMITS, Limits
 from .model import NestedModel
 from .model_file import load_model
+from .progress import progress_bar
 from .synthetic import synthetic_images, synthetic_model
 from .topologies import TOPOLOGIES
+
+BAR_MIN_IMAGES = 16  # batches from this size on get a progress bar over their MACs (time left)
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,15 @@ def resolve_images(model: NestedModel, batch: int | None, seed: int, input_path:
 def run_golden(model_name: str, plan: str | None = None, dynamic: bool = False, batch: int | None = None,
                seed: int = 0, input_path: str | None = None, backend: str = "numba",
                progress: Progress | None = None, limits: Limits = DEFAULT_LIMITS) -> GoldenRun:
-    """Resolve model and inputs, then infer (plan None and not dynamic: every layer at N bits)."""
+    """Resolve model and inputs, then infer (plan None and not dynamic: every layer at N bits). With `progress`
+    (one line per op), a batch of BAR_MIN_IMAGES or more also gets a bar on stderr over its MACs
+    (golden.progress: tqdm on a terminal, a plain line at most every 30 s otherwise)."""
     model = resolve_model(model_name, seed, backend, limits, progress is not None)
     images = resolve_images(model, batch, seed, input_path, limits)
     start = time.perf_counter()
-    result = infer(model, images, plan=plan, dynamic=dynamic, backend=backend, progress=progress)
+    with progress_bar(total=inference_macs(model, len(images), dynamic), desc="golden", unit="MAC", unit_scale=True,
+                      enabled=progress is not None and len(images) >= BAR_MIN_IMAGES) as bar:
+        result = infer(model, images, plan=plan, dynamic=dynamic, backend=backend, progress=progress, bar=bar)
     seconds = time.perf_counter() - start
     plan_name = "dynamic" if dynamic else plan or f"uniform:{model.spec.n_bits}"
     return GoldenRun(model_name, model, plan_name, dynamic, seed, backend, images, result, seconds)

@@ -28,3 +28,13 @@ def test_yosys_phase():
            "folding).\n8. Executing ABC pass (technology mapping using ABC).\n8.2. Extracting gate netlist\n")
     assert yosys_phase(log) == "ABC pass (technology mapping using ABC)"
     assert yosys_phase("no passes yet\n") is None
+
+
+def test_log_progress_unit_scale_and_external_lines():
+    out = io.StringIO()
+    with progress_bar(total=2_000_000, desc="golden", unit="MAC", unit_scale=True, file=out, interval_s=3600) as bar:
+        with bar.external_write_mode():  # lines a run prints itself pass through untouched off a terminal
+            out.write("op line\n")
+        bar.update(2_000_000)
+    assert out.getvalue().splitlines()[0] == "op line"
+    assert out.getvalue().splitlines()[1].startswith("golden: 100% 2.00M/2.00M") and "MAC/s" in out.getvalue()

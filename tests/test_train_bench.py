@@ -18,6 +18,7 @@ from train.calibrate import calibrate
 from train.controller_fit import BudgetConfig, dual_step, train_controller
 from train.data import Split
 from train.dqt import image_costs
+from train.float_train import FloatConfig, train_float
 from train.fold import fold_resnet
 from train.graded import KINDS, LEVELS, build_graded, corrupt, upsample
 from train.nested import NestedNet
@@ -109,7 +110,7 @@ def test_dual_step_tracks_the_budget():
         BudgetConfig(target=0.0).validate()
 
 
-def test_budgeted_controller_trains_only_the_controller():
+def test_budgeted_controller_trains_only_the_controller(capsys):
     torch.manual_seed(0)
     a = arch("digits")
     ir = a.network()
@@ -117,7 +118,11 @@ def test_budgeted_controller_trains_only_the_controller():
     images = torch.rand(48, 1, 8, 8) * 2 - 1
     calibrate(net, images)
     split = Split(images, torch.arange(48) % 10)
-    trained, lam = train_controller(net, split, BudgetConfig(target=0.1, epochs=2, batch_size=16, dual_lr=0.5))
+    lines = []
+    trained, lam = train_controller(net, split, BudgetConfig(target=0.1, epochs=2, batch_size=16, dual_lr=0.5),
+                                    lines.append)
+    assert len(lines) == 2 and lines[1].startswith("controller t=0.100 epoch 2/2")
+    assert capsys.readouterr().err.splitlines()[-1].startswith("controller t=0.100: 100%")  # 6 batches, with rate
     before, after = net.state_dict(), trained.state_dict()
     backbone = [k for k in before if not k.startswith("controller.")]
     assert backbone and all(torch.equal(before[k], after[k]) for k in backbone)
@@ -169,3 +174,15 @@ def test_train_bench_end_to_end_toy(tmp_path):
     sim = CliRunner().invoke(cli, ["sim", "--model", str(out / "models" / "dynamic_t0.100.safetensors"), "--dynamic",
                                    "--input", str(out / "test_images.npy"), "--out", str(tmp_path / "sim")])
     assert sim.exit_code == 0, sim.output
+
+
+def test_training_loops_show_a_bar_with_time_left(capsys):
+    torch.manual_seed(0)
+    split = Split(torch.rand(48, 1, 8, 8) * 2 - 1, torch.arange(48) % 10)
+    lines = []
+    train_float(ResNet(arch("digits")), split, FloatConfig(epochs=2, batch_size=16), lines.append)
+    err = capsys.readouterr().err
+    assert [line.split()[:3] for line in lines] == [["float", "epoch", "1/2"], ["float", "epoch", "2/2"]]
+    assert "\r" not in err and err.splitlines()[-1].startswith("float: 100%") and "6/6" in err and "batch/s" in err
+    train_float(ResNet(arch("digits")), split, FloatConfig(epochs=1, batch_size=16))  # no progress: no bar
+    assert capsys.readouterr().err == ""

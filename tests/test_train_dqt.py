@@ -111,6 +111,7 @@ def test_train_cli_on_digits_writes_model_table_and_plot(tmp_path):
     assert r.exit_code == 0, r.output
     for mode in ("static:2", "static:4", "static:6", "static:8", "dynamic"):
         assert mode in r.output
+    assert "float: 100%" in r.output and "DQT: 100%" in r.output  # the epochs' bars (stderr) with time left
     for name in ("model.safetensors", "results.json", "results.csv", "accuracy_vs_bitops.png", "test_images.npy"):
         assert (out / name).is_file(), name
     res = json.loads((out / "results.json").read_text())

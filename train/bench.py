@@ -34,6 +34,7 @@ from golden.inference import infer
 from golden.model import NestedModel
 from golden.model_file import load_model
 from golden.plan import plan_from_mapping
+from golden.progress import progress_bar
 from golden.spec import DEFAULT_SPEC
 
 from .arch import arch as arch_by_name
@@ -235,31 +236,38 @@ def run_bench(out_dir, cfg: BenchConfig = BenchConfig(), progress: Callable[[str
                            plan_bitops({n: (b, b) for n in macs}, macs)) for b in cfg.uniform]
     statics += greedy_plans(macs, spec.candidates, evaluate, log)
     points: list[Point] = []
-    for s in statics:
-        family = s.name.split(":")[0]
-        plan_arg = s.name
-        if family == "greedy":
-            plan_path = out / "plans" / f"greedy_{s.name.split(':')[1]}.json"
-            atomic_write_bytes(plan_path, (json.dumps({n: list(w) for n, w in s.widths.items()}, indent=1)
-                                           + "\n").encode())
-            plan_arg = str(plan_path)
-        p = _golden_point(backbone, test_codes, labels, cfg.backend, s.name, family, backbone_path, plan_arg,
-                          s.widths)
-        p.val_acc = s.val_acc
-        points.append(p)
+    with progress_bar(total=len(statics), desc="static plans", unit="point") as bar:
+        for s in statics:
+            bar.set_postfix_str(s.name)
+            family = s.name.split(":")[0]
+            plan_arg = s.name
+            if family == "greedy":
+                plan_path = out / "plans" / f"greedy_{s.name.split(':')[1]}.json"
+                atomic_write_bytes(plan_path, (json.dumps({n: list(w) for n, w in s.widths.items()}, indent=1)
+                                               + "\n").encode())
+                plan_arg = str(plan_path)
+            p = _golden_point(backbone, test_codes, labels, cfg.backend, s.name, family, backbone_path, plan_arg,
+                              s.widths)
+            p.val_acc = s.val_acc
+            points.append(p)
+            bar.update(1)
     log(f"golden test accuracy of {len(points)} static plans done")
     joint = _golden_point(backbone, test_codes, labels, cfg.backend, "joint", "joint", backbone_path, None, None)
     joint.val_acc = _dynamic_val_acc(net, val_codes, bench.val.split.labels)
     points.append(joint)
-    for t in cfg.targets:
-        dyn, lam = train_controller(net, bench.train.split, BudgetConfig(target=t, epochs=cfg.controller_epochs,
-                                                                         seed=cfg.seed), log)
-        path = out / "models" / f"dynamic_t{t:.3f}.safetensors"
-        model = export_model_file(dyn, path)
-        p = _golden_point(model, test_codes, labels, cfg.backend, f"dynamic:{t:.3f}", "dynamic", path, None, None)
-        p.target, p.val_acc, p.extra["lambda"] = t, _dynamic_val_acc(dyn, val_codes, bench.val.split.labels), lam
-        points.append(p)
-        log(f"dynamic t={t:.3f}: test {p.accuracy:.2f}% at {p.bitops / 1e6:.3f} MBitOPs")
+    with progress_bar(total=len(cfg.targets), desc="dynamic points", unit="point") as bar:
+        for t in cfg.targets:
+            dyn, lam = train_controller(net, bench.train.split, BudgetConfig(target=t, epochs=cfg.controller_epochs,
+                                                                             seed=cfg.seed), log)
+            path = out / "models" / f"dynamic_t{t:.3f}.safetensors"
+            model = export_model_file(dyn, path)
+            p = _golden_point(model, test_codes, labels, cfg.backend, f"dynamic:{t:.3f}", "dynamic", path, None,
+                              None)
+            p.target, p.val_acc, p.extra["lambda"] = t, _dynamic_val_acc(dyn, val_codes, bench.val.split.labels), lam
+            points.append(p)
+            with bar.external_write_mode():
+                log(f"dynamic t={t:.3f}: test {p.accuracy:.2f}% at {p.bitops / 1e6:.3f} MBitOPs")
+            bar.update(1)
     body = _summarize(points, statics, backbone, bench, cfg, log)
     body["seconds"] = time.perf_counter() - start
     write_bench_outputs(out, body, points)

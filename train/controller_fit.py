@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from golden.progress import progress_bar
+
 from .batches import batches
 from .data import Split
 from .dqt import check_gate_schedule, gate_schedule, image_costs
@@ -83,25 +85,30 @@ def train_controller(net: NestedNet, train: Split, cfg: BudgetConfig,
     lam = cfg.lam_start
     net.train()
     cache: dict = {}  # backbone frozen: weight views, biases and multipliers are computed once for all steps
-    for epoch in range(cfg.epochs):
-        tau, noise = cfg.schedule(epoch)
-        sums = {"task": 0.0, "cost": 0.0, "acc": 0.0}
-        for x, y in batches(train, cfg.batch_size, gen):
-            out = net(net.input_codes(x), gates=gumbel_gates(tau, noise, gen), cache=cache)
-            task = F.cross_entropy(out.logits, y)
-            costs = image_costs(net, out.gates, "bitops")
-            loss = task + lam * costs.mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            cost = float(costs.detach().mean())
-            lam = dual_step(lam, cost, cfg.target, cfg.dual_lr)
-            sums["task"] += float(task.detach()) * len(y)
-            sums["cost"] += cost * len(y)
-            sums["acc"] += float((out.logits.argmax(1) == y).float().sum())
-        if progress:
-            n = len(train)
-            progress(f"controller t={cfg.target:.3f} epoch {epoch + 1}/{cfg.epochs}  tau {tau:.2f}  noise "
-                     f"{noise:.2f}  task {sums['task'] / n:.4f}  cost {sums['cost'] / n:.3f}  lambda {lam:.3f}  "
-                     f"train acc {100 * sums['acc'] / n:6.2f}%")
+    steps = cfg.epochs * -(-len(train) // cfg.batch_size)
+    with progress_bar(total=steps, desc=f"controller t={cfg.target:.3f}", unit="batch",
+                      enabled=progress is not None) as bar:
+        for epoch in range(cfg.epochs):
+            tau, noise = cfg.schedule(epoch)
+            sums = {"task": 0.0, "cost": 0.0, "acc": 0.0}
+            for x, y in batches(train, cfg.batch_size, gen):
+                out = net(net.input_codes(x), gates=gumbel_gates(tau, noise, gen), cache=cache)
+                task = F.cross_entropy(out.logits, y)
+                costs = image_costs(net, out.gates, "bitops")
+                loss = task + lam * costs.mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                cost = float(costs.detach().mean())
+                lam = dual_step(lam, cost, cfg.target, cfg.dual_lr)
+                sums["task"] += float(task.detach()) * len(y)
+                sums["cost"] += cost * len(y)
+                sums["acc"] += float((out.logits.argmax(1) == y).float().sum())
+                bar.update(1)
+            if progress:
+                n = len(train)
+                with bar.external_write_mode():
+                    progress(f"controller t={cfg.target:.3f} epoch {epoch + 1}/{cfg.epochs}  tau {tau:.2f}  noise "
+                             f"{noise:.2f}  task {sums['task'] / n:.4f}  cost {sums['cost'] / n:.3f}  "
+                             f"lambda {lam:.3f}  train acc {100 * sums['acc'] / n:6.2f}%")
     return net.eval(), lam

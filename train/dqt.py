@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from golden.progress import progress_bar
 from golden.spec import NestedSpec
 
 from .batches import batches
@@ -141,21 +142,24 @@ def train_dqt(net: NestedNet, train: Split, cfg: DQTConfig, progress: Callable[[
     per_epoch = -(-len(train) // cfg.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs * per_epoch)
     net.train()
-    for epoch in range(cfg.epochs):
-        tau, noise = cfg.schedule(epoch)
-        sums: dict[str, float] = {}
-        for x, y in batches(train, cfg.batch_size, gen):
-            loss, parts = dqt_loss(net, net.input_codes(x), y, cfg, tau, noise, gen)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            for k, v in parts.items():
-                sums[k] = sums.get(k, 0.0) + v * len(y)
-        if progress:
-            n = len(train)
-            progress(f"DQT epoch {epoch + 1:>3}/{cfg.epochs}  tau {tau:.2f}  noise {noise:.2f}  "
-                     f"loss {sums['loss'] / n:.4f}  "
-                     f"task {sums['task'] / n:.4f}  static {sums['static'] / n:.4f}  cost {sums['cost'] / n:.3f}  "
-                     f"dyn train acc {100 * sums['acc'] / n:6.2f}%")
+    with progress_bar(total=cfg.epochs * per_epoch, desc="DQT", unit="batch", enabled=progress is not None) as bar:
+        for epoch in range(cfg.epochs):
+            tau, noise = cfg.schedule(epoch)
+            sums: dict[str, float] = {}
+            for x, y in batches(train, cfg.batch_size, gen):
+                loss, parts = dqt_loss(net, net.input_codes(x), y, cfg, tau, noise, gen)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                for k, v in parts.items():
+                    sums[k] = sums.get(k, 0.0) + v * len(y)
+                bar.update(1)
+            if progress:
+                n = len(train)
+                with bar.external_write_mode():
+                    progress(f"DQT epoch {epoch + 1:>3}/{cfg.epochs}  tau {tau:.2f}  noise {noise:.2f}  "
+                             f"loss {sums['loss'] / n:.4f}  task {sums['task'] / n:.4f}  "
+                             f"static {sums['static'] / n:.4f}  cost {sums['cost'] / n:.3f}  "
+                             f"dyn train acc {100 * sums['acc'] / n:6.2f}%")
     return net.eval()

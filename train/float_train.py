@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from golden.progress import progress_bar
+
 from .batches import batches
 from .data import Split
 from .resnet import ResNet
@@ -29,21 +31,24 @@ def train_float(model: ResNet, train: Split, cfg: FloatConfig, progress: Callabl
     steps = cfg.epochs * -(-len(train) // cfg.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1))
     model.train()
-    for epoch in range(cfg.epochs):
-        total, correct, seen = 0.0, 0, 0
-        for x, y in batches(train, cfg.batch_size, gen):
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
-        if progress:
-            progress(f"float epoch {epoch + 1:>3}/{cfg.epochs}  loss {total / seen:.4f}  train acc "
-                     f"{100 * correct / seen:6.2f}%")
+    with progress_bar(total=steps, desc="float", unit="batch", enabled=progress is not None) as bar:
+        for epoch in range(cfg.epochs):
+            total, correct, seen = 0.0, 0, 0
+            for x, y in batches(train, cfg.batch_size, gen):
+                logits = model(x)
+                loss = F.cross_entropy(logits, y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += float(loss.detach()) * len(y)
+                correct += int((logits.argmax(1) == y).sum())
+                seen += len(y)
+                bar.update(1)
+            if progress:
+                with bar.external_write_mode():
+                    progress(f"float epoch {epoch + 1:>3}/{cfg.epochs}  loss {total / seen:.4f}  train acc "
+                             f"{100 * correct / seen:6.2f}%")
     return model.eval()
 
 

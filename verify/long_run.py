@@ -3,7 +3,8 @@
     python -m verify.long_run [--model resnet18] [--seed 0] [--pe-mode fixed|fused] [--plan uniform:B]
                               [--out out/verify-long]
 
-Builds the 16x16 top (K_MAX 4608, the PE mode given) once, runs verify/benches/network.py (per-layer progress lines),
+Builds the 16x16 top (K_MAX 4608, the PE mode given) once, runs verify/benches/network.py (per-layer lines and a
+bar over the network's MACs with time left),
 then writes layers.csv, summary.json and layers.png (time and cycles per layer) to --out and prints the
 wall time. Exits 1 on any mismatch, cycle disagreement or failed test.
 """

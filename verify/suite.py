@@ -2,7 +2,7 @@
 
     python -m verify.suite [--short]
 
-Prints one line per bench record (bench, design, simulator, vectors, mismatches, seconds), then totals and
+Prints one line per bench run under a bar over all runs (rate, time left; golden.progress), one line per record (bench, design, simulator, vectors, mismatches, seconds), then totals and
 the wall time; exits 1 if any bench failed, compared nothing, or a fault injection went undetected. A missing
 simulator is a failure.
 """
@@ -11,32 +11,40 @@ from __future__ import annotations
 import sys
 import time
 
+from golden.progress import progress_bar
+
 from .plan import BenchRun, default_suite, short_suite
 from .records import format_summary
 from .toolchain import SimulatorMissing, selected_simulators
 
 
-def run_suite(runs: list[BenchRun], sims: tuple[str, ...], progress=print) -> tuple[list[dict], list[str]]:
-    """Run every BenchRun on every simulator; returns (records, failures)."""
+def run_suite(runs: list[BenchRun], sims: tuple[str, ...], progress=print, file=None) -> tuple[list[dict], list[str]]:
+    """Run every BenchRun on every simulator; returns (records, failures). One `progress` line per run, and a
+    bar over the len(sims) * len(runs) runs on `file` (stderr by default)."""
     records, failures = [], []
-    for sim in sims:
-        for run in runs:
-            t0 = time.perf_counter()
-            try:
-                result = run.run(sim)
-            except SimulatorMissing as e:
-                failures.append(f"{sim}: {e}")
-                break
-            why = run.verdict(result)
-            for rec in result.records:
-                rec["bench"] = f"{run.name}:{rec['bench']}" if run.fault else rec["bench"]
-                rec["expect"] = "fault" if run.fault else "exact"
-            records += result.records
-            status = "ok" if why is None else "FAIL"
-            progress(f"[{sim:9}] {run.name:22} {status:4} {time.perf_counter() - t0:6.1f} s "
-                     f"({sum(r['vectors'] for r in result.records)} vectors)")
-            if why:
-                failures.append(f"{sim} {run.name}: {why}\n{result.log_tail(40)}")
+    with progress_bar(total=len(sims) * len(runs), desc="verify", unit="run", file=file) as bar:
+        for sim in sims:
+            for i, run in enumerate(runs):
+                bar.set_postfix_str(f"{sim} {run.name}")
+                t0 = time.perf_counter()
+                try:
+                    result = run.run(sim)
+                except SimulatorMissing as e:
+                    failures.append(f"{sim}: {e}")
+                    bar.update(len(runs) - i)  # the simulator's remaining runs are not run
+                    break
+                why = run.verdict(result)
+                for rec in result.records:
+                    rec["bench"] = f"{run.name}:{rec['bench']}" if run.fault else rec["bench"]
+                    rec["expect"] = "fault" if run.fault else "exact"
+                records += result.records
+                status = "ok" if why is None else "FAIL"
+                with bar.external_write_mode():
+                    progress(f"[{sim:9}] {run.name:22} {status:4} {time.perf_counter() - t0:6.1f} s "
+                             f"({sum(r['vectors'] for r in result.records)} vectors)")
+                bar.update(1)
+                if why:
+                    failures.append(f"{sim} {run.name}: {why}\n{result.log_tail(40)}")
     return records, failures
 
 

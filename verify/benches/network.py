@@ -7,6 +7,8 @@ whole network under the same per-layer widths. The RTL has no pooling unit: glob
 pool, for networks that have one) run in the golden model between RTL layers.
 Widths: VERIFY_PLAN (e.g. uniform:4) if set; otherwise switchable layers cycle through width_cycle(spec) (every (b_w, b_a) pair of the candidates, (N, N)
 first), so consecutive layers switch width without a reset.
+Progress: one line per layer on stdout, and a bar over the network's MACs (rate, time left) on stderr:
+tqdm's on a terminal, a plain line at most every 30 s in a log (golden.progress).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from golden.execute import get_backend, run_gap, run_maxpool
 from golden.inference import infer
 from golden.ir import INPUT, Conv, GlobalAvgPool, MaxPool
 from golden.plan import parse_plan, plan_from_mapping
+from golden.progress import progress_bar
 from golden.spec import NestedSpec
 from golden.synthetic import synthetic_images, synthetic_model
 
@@ -71,27 +74,31 @@ async def network_through_rtl(dut):
     drv.idle()
     await start_clock_and_reset(dut)
     tensors, cycles, layer_boards = {INPUT: image}, Scoreboard("network tile cycles"), []
-    for op in model.network.ops:
-        t0 = time.perf_counter()
-        if isinstance(op, GlobalAvgPool):
-            tensors[op.name] = run_gap(kernels, op, model.pools[op.name], tensors[op.input], model.spec).y
-            continue
-        if isinstance(op, MaxPool):
-            tensors[op.name] = run_maxpool(kernels, op, tensors[op.input]).y
-            continue
-        assert isinstance(op, Conv)
-        b_w, b_a = widths[op.name]
-        job = layer_job(model, op.name, tensors[op.input], b_w, b_a, tensors[op.residual] if op.residual else None)
-        got, figures = await run_layer_on_rtl(drv, mon, job, cycles)
-        board = Scoreboard(op.name)
-        board.check_array((), {"layer": op.name, "b_w": b_w, "b_a": b_a}, job.expected, got)
-        tensors[op.name] = got.reshape(1, op.out_ch, *op.out_hw)
-        secs = time.perf_counter() - t0
-        print(f"verify-long: {op.name:22} w{b_w}a{b_a} {job.mode:6} tiles {figures['tiles']:4} "
-              f"RTL cycles {figures['rtl_cycles']:8} sim cycles {figures['sim_cycles']:8} "
-              f"mismatches {board.mismatches:6}  {secs:6.1f} s", flush=True)
-        write_record(board, secs, b_w=b_w, b_a=b_a, **figures)  # keep going: later layers still compare exactly
-        layer_boards.append(board)
+    with progress_bar(total=model.network.macs, desc="verify-long", unit="MAC", unit_scale=True) as bar:
+        for op in model.network.ops:
+            t0 = time.perf_counter()
+            if isinstance(op, GlobalAvgPool):
+                tensors[op.name] = run_gap(kernels, op, model.pools[op.name], tensors[op.input], model.spec).y
+                continue
+            if isinstance(op, MaxPool):
+                tensors[op.name] = run_maxpool(kernels, op, tensors[op.input]).y
+                continue
+            assert isinstance(op, Conv)
+            b_w, b_a = widths[op.name]
+            job = layer_job(model, op.name, tensors[op.input], b_w, b_a, tensors[op.residual] if op.residual else None)
+            got, figures = await run_layer_on_rtl(drv, mon, job, cycles)
+            board = Scoreboard(op.name)
+            board.check_array((), {"layer": op.name, "b_w": b_w, "b_a": b_a}, job.expected, got)
+            tensors[op.name] = got.reshape(1, op.out_ch, *op.out_hw)
+            secs = time.perf_counter() - t0
+            with bar.external_write_mode():
+                print(f"verify-long: {op.name:22} w{b_w}a{b_a} {job.mode:6} tiles {figures['tiles']:4} "
+                      f"RTL cycles {figures['rtl_cycles']:8} sim cycles {figures['sim_cycles']:8} "
+                      f"mismatches {board.mismatches:6}  {secs:6.1f} s", flush=True)
+            bar.set_postfix_str(op.name)
+            bar.update(op.macs)
+            write_record(board, secs, b_w=b_w, b_a=b_a, **figures)  # keep going: later layers still compare exactly
+            layer_boards.append(board)
     golden = infer(model, image, plan=plan)
     final = Scoreboard("network logits vs golden infer")
     last = model.network.ops[-1].name
