@@ -130,3 +130,9 @@ def test_sharded_on_two_workers_equals_the_whole_network_bench(cluster, tmp_path
     sharded = [r for r in summary["records"] if not r["bench"].endswith(" cycles")]
     assert [[r[f] for f in fields] for r in sharded] == [[r[f] for f in fields] for r in per_layer]
     assert (tmp_path / "out" / "layers.csv").read_text().count("\n") == 8
+
+
+def test_a_layer_deeper_than_the_buffer_is_refused_before_any_build(tmp_path):
+    with toolchain.build_root_at(tmp_path), pytest.raises(ValueError, match="--k-max 64: layer .* needs K = 144"):
+        sharded_long_run("tiny", 0, None, SERIAL, RtlTarget(rows=4, cols=4, k_max=64))
+    assert not (tmp_path / "verilator").exists()

@@ -98,7 +98,8 @@ def run_layer(target: RtlTarget, job: LayerJob) -> dict:
         job.save(path)
         result = run_bench(built, "verify.benches.conv_layer", env={"VERIFY_JOB": str(path)}, tag=f"layer-{job.name}")
     by_bench = {r["bench"]: r for r in result.records}
-    layer = by_bench.get(f"layer {job.name}", {"vectors": 0, "mismatches": 0, "seconds": result.seconds})
+    layer = by_bench.get(f"layer {job.name}", {"vectors": 0, "mismatches": 0, "seconds": result.seconds, "tiles": 0,
+                                               "rtl_cycles": 0, "sim_cycles": 0})
     cycles = by_bench.get(f"layer {job.name} cycles", {"vectors": 0, "mismatches": 0})
     return {"layer": {**layer, "bench": job.name, "b_w": job.b_w, "b_a": job.b_a}, "cycles": cycles,
             "failed": result.failed if layer.get("vectors") else [*result.failed, f"{job.name}: no layer record"],
@@ -130,7 +131,11 @@ def sharded_long_run(model: str, seed: int, out: Path | None, options: ExecutorO
     if target.workers_root is None and not options.serial:
         target = replace(target, workers_root=build_root() / "workers")
     design = target.design()
-    jobs = layer_jobs(model, seed, DutParams.load(design.manifest_path).spec, plan)
+    dut = DutParams.load(design.manifest_path)
+    jobs = layer_jobs(model, seed, dut.spec, plan)
+    deepest = max(jobs, key=lambda job: job.weights.shape[1])
+    if deepest.weights.shape[1] > dut.k_max:
+        raise ValueError(f"--k-max {dut.k_max}: layer {deepest.name} of {model} needs K = {deepest.weights.shape[1]}")
     one_layer_per_task = replace(options, chunk_size=options.chunk_size or 1)
     results = map_items(run_layer, jobs, context=target, options=one_layer_per_task, progress=progress)
     totals = aggregate(results)
@@ -168,8 +173,11 @@ def main(argv: list[str]) -> int:
     from golden.progress import follow, progress_bar
 
     target = RtlTarget(rows, cols, args.k_max, args.pe_mode)
-    with progress_bar(desc="verify-long layers", unit="layer") as bar:
-        s = sharded_long_run(args.model, args.seed, out, options, target, args.plan, progress=follow(bar))
+    try:
+        with progress_bar(desc="verify-long layers", unit="layer") as bar:
+            s = sharded_long_run(args.model, args.seed, out, options, target, args.plan, progress=follow(bar))
+    except ValueError as e:  # bad --model, --plan, --array, --k-max or an unreachable --scheduler
+        ap.error(str(e))
     print(f"verify-long (sharded by layer, {s['executor']}): {s['model']} seed {s['seed']} on {s['design']}: "
           f"{s['layers']} layers, {s['tiles']} tiles, {s['rtl_cycles']} RTL cycles (sim: {s['sim_cycles']}), "
           f"{s['outputs_compared']} outputs compared, {s['mismatches']} mismatches; build dirs "
