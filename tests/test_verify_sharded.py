@@ -120,7 +120,8 @@ def test_sharded_on_two_workers_equals_the_whole_network_bench(cluster, tmp_path
     summary = sharded_long_run("tiny", 0, tmp_path / "out", ExecutorOptions(scheduler=cluster.scheduler_address),
                                target)
     assert summary["passed"] and summary["mismatches"] == 0 and summary["layers"] == 7
-    assert len(summary["build_dirs"]) == 2 and all(d.startswith(str(tmp_path / "workers")) for d in summary["build_dirs"])
+    dirs = summary["build_dirs"]
+    assert len(dirs) == 2 and all(d.startswith(str(tmp_path / "workers")) for d in dirs)
     with toolchain.build_root_at(tmp_path / "whole"):
         whole = runner.run_bench(runner.build(target.design(), "verilator"), "verify.benches.network",
                                  env={"VERIFY_MODEL": "tiny", "VERIFY_SEED": "0"}, tag="network")

@@ -143,7 +143,8 @@ def sharded_long_run(model: str, seed: int, out: Path | None, options: ExecutorO
         "model": model, "seed": seed, "pe_mode": target.pe_mode, "plan": plan or "width_cycle",
         "simulator": target.sim, "design": design.key, "sharded_by": "layer", "executor": options.describe(),
         **{k: v for k, v in totals.items() if k != "records"},
-        "build_s": max(r["build_s"] for r in results), "simulate_s": round(sum(r["layer"]["seconds"] for r in results), 1),
+        "build_s": max(r["build_s"] for r in results),
+        "simulate_s": round(sum(r["layer"]["seconds"] for r in results), 1),
         "wall_s": round(time.perf_counter() - t0, 1), "records": totals["records"],
     }
     if out is not None:
