@@ -24,7 +24,7 @@ NETWORK  = $(if $(TOPOLOGY),--topology $(TOPOLOGY),--model $(MODEL))
 IMAGES  ?= synthetic:2000
 RTL_OUT ?= out/rtl-$(PE)$(if $(filter fused,$(PE_MODE)),-fused)
 
-.PHONY: setup sim test fuzz verify verify-long rtl rtl-stats sweep eval bench train-demo train-bench qonnx-demo clean
+.PHONY: setup sim test fuzz verify verify-long verify-long-sharded rtl rtl-stats sweep eval bench train-demo train-bench qonnx-demo clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -45,6 +45,9 @@ verify: $(STAMP)
 
 verify-long: $(STAMP)
 	$(PY) -m verify.long_run --pe-mode $(PE_MODE) $(if $(call given,PLAN),--plan $(PLAN))
+
+verify-long-sharded: $(STAMP)
+	$(PY) -m verify.sharded_long --pe-mode $(PE_MODE) $(if $(call given,PLAN),--plan $(PLAN)) $(if $(call given,WORKERS),--workers $(WORKERS))
 
 rtl: $(STAMP)
 	$(PY) cli.py gen-rtl --pe $(PE) --pe-mode $(PE_MODE) --out $(RTL_OUT)

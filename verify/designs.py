@@ -1,4 +1,4 @@
-"""Generated designs under test: Verilog + manifest.json for each unit, written under build/verify/rtl/.
+"""Generated designs under test: Verilog + manifest.json for each unit, written under <build root>/rtl/ (toolchain.build_root(), default build/verify).
 
 The top comes from rtl.emit.write_rtl (the same code path as `gen-rtl`), the units (ViewUnit, PE, OutputUnit)
 from rtl.emit.write_unit_rtl with the same `RtlConfig` and manifest layout (config + ports), so every bench reads
@@ -15,7 +15,7 @@ from rtl.params import RtlConfig
 from sim.config import ArrayConfig
 
 from .runner import Design
-from .toolchain import BUILD_ROOT
+from .toolchain import build_root
 
 DESIGNS = (*UNIT_COMPONENTS, "top")
 
@@ -45,7 +45,7 @@ def _write_if_changed(path: Path, text: str) -> None:
 def generate(unit: str, cfg: RtlConfig) -> Design:
     """Emit `unit` ("view_unit" | "pe" | "output_unit" | "top") for `cfg`; returns the Design to build."""
     key = design_key(unit, cfg)
-    out = BUILD_ROOT / "rtl" / key
+    out = build_root() / "rtl" / key
     out.mkdir(parents=True, exist_ok=True)
     staging = out / "staging"
     manifest = write_rtl(cfg, staging) if unit == "top" else write_unit_rtl(unit, cfg, staging)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .designs import generate, rtl_config
 from .runner import Design, RunResult, bench_env, build, run_bench
-from .toolchain import BUILD_ROOT
+from .toolchain import build_root
 
 TILE_SHAPES = ((16, 16), (4, 8), (1, 16), (3, 5))
 FUSED_TILE_SHAPES = ((4, 8), (3, 5))  # fused tiles: every (b_w, b_a) in [2, N]² (rounded-up widths included)
@@ -40,7 +40,7 @@ class BenchRun:
             from .layer_job import prepare_layer_job
 
             env["VERIFY_JOB"] = str(prepare_layer_job(self.params["layer"], self.params["b_w"], self.params["b_a"],
-                                                      BUILD_ROOT / "jobs"))
+                                                      build_root() / "jobs"))
         return run_bench(built, f"verify.benches.{self.module}", env=env, tag=self.name)
 
     def verdict(self, result: RunResult) -> str | None:

@@ -1,8 +1,9 @@
 """Build a generated design once per simulator per process and run cocotb bench modules against it.
 
 `Design` is a set of Verilog sources + toplevel + manifest (see verify/designs.py). `build(design, sim)`
-compiles it into build/verify/<sim>/<design.key>/ (Verilator through ccache) and memoises the result, so a
-pytest session or a suite run compiles each design once. `run_bench(...)` runs one cocotb test module
+compiles it into <build root>/<sim>/<design.key>/ (build root: toolchain.build_root(), default build/verify;
+Verilator through ccache) and memoises the result per build folder, so a pytest session or a suite run compiles
+each design once. `run_bench(...)` runs one cocotb test module
 (optionally a subset of its tests) in one simulator process and returns pass/fail per test and the
 scoreboard records the benches wrote.
 """
@@ -68,18 +69,19 @@ class RunResult:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-_BUILT: dict[tuple[str, str], Built] = {}
+_BUILT: dict[tuple[str, str, Path], Built] = {}
 
 
 def build(design: Design, sim: str) -> Built:
-    """Compile `design` for `sim` once per process (memoised); raises SimulatorMissing if `sim` is absent."""
-    key = (design.key, sim)
+    """Compile `design` for `sim` into toolchain.build_root()/<sim>/<design.key> once per process and build
+    folder (memoised); raises SimulatorMissing if `sim` is absent."""
+    build_dir = toolchain.build_root() / sim / design.key
+    key = (design.key, sim, build_dir)
     if key in _BUILT:
         return _BUILT[key]
     toolchain.require(sim)
     from cocotb_tools.runner import get_runner
 
-    build_dir = toolchain.BUILD_ROOT / sim / design.key
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(sim)
     sources, args = _sources_for(design, sim), list(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS)

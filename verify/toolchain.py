@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rtl.toolchain import add_tool_paths
@@ -16,11 +18,34 @@ from rtl.toolchain import add_tool_paths
 SIMULATORS = ("icarus", "verilator")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_ROOT = REPO_ROOT / "build" / "verify"
+BUILD_ROOT_ENV = "VERIFY_BUILD_ROOT"
 PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
 
 
 class SimulatorMissing(RuntimeError):
     """A simulator the suite needs is not installed (a failure, never a skip)."""
+
+
+def build_root() -> Path:
+    """Folder that generated RTL, simulator builds and layer jobs go under: $VERIFY_BUILD_ROOT if set, else
+    BUILD_ROOT (build/verify). Read at each call, so one process (e.g. a Dask worker, verify.sharded_long) can
+    build into a folder of its own and no two processes write the same build folder."""
+    text = os.environ.get(BUILD_ROOT_ENV, "").strip()
+    return Path(text).resolve() if text else BUILD_ROOT
+
+
+@contextmanager
+def build_root_at(path: Path) -> Iterator[Path]:
+    """Within the block, build_root() is `path` (VERIFY_BUILD_ROOT set, restored on exit)."""
+    saved = os.environ.get(BUILD_ROOT_ENV)
+    os.environ[BUILD_ROOT_ENV] = str(path)
+    try:
+        yield build_root()
+    finally:
+        if saved is None:
+            os.environ.pop(BUILD_ROOT_ENV, None)
+        else:
+            os.environ[BUILD_ROOT_ENV] = saved
 
 
 def setup_env(env: dict | None = None) -> dict:
