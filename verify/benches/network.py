@@ -17,7 +17,6 @@ import os
 import time
 
 import cocotb
-import numpy as np
 
 from golden.execute import get_backend, run_gap, run_maxpool
 from golden.inference import infer

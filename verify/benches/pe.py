@@ -43,7 +43,6 @@ async def pe_random_dot_products(dut):
     rng = np.random.default_rng(env_int("seed", 1))
     drv, mon, board = PeDriver(dut, p), PeMonitor(dut, p), Scoreboard("pe")
     await start_clock_and_reset(dut)
-    prev = None
     for dot in range(env_int("dots", 60)):
         steps, want = dot_program(rng, p.spec, int(rng.integers(1, 80)))
         for i, (step, acc) in enumerate(zip(steps, want)):
