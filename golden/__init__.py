@@ -1,4 +1,4 @@
-"""DQT-HW golden model: the bit-exact nested-integer contract of ../shared/DESIGN.md §1.
+"""DQT-HW golden model: the bit-exact nested-integer contract of docs/spec.md §1.
 
 golden/ imports nothing from sim/, rtl/, verify/ or train/; every other folder reads it.
 """

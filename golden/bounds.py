@@ -1,4 +1,4 @@
-"""Worst-case proofs of the accumulator and requant widths of DESIGN.md §1, from a model's actual weights.
+"""Worst-case proofs of the accumulator and requant widths of docs/spec.md §1, from a model's actual weights.
 
 For a layer with weight views w = view_bw(W) and input views a ∈ [a_lo, a_hi] (the view range of its input
 tensor at width b_a; a_lo <= 0 <= a_hi), per output channel c, with P[c] = Σ_k max(w[c,k], 0) and

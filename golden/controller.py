@@ -1,4 +1,4 @@
-"""The width controller (DESIGN.md §1): a small integer network that picks each switchable layer's width.
+"""The width controller (docs/spec.md §1): a small integer network that picks each switchable layer's width.
 
     g      = GAP(controller input)                      unsigned N-bit (the stem output after ReLU / max pool)
     h      = ReLU requant(Linear(C -> HIDDEN)(g))        N-bit
@@ -16,7 +16,7 @@ from .ir import INPUT, Conv, GlobalAvgPool, Network
 from .model import tensor_shape
 from .spec import NestedSpec
 
-HIDDEN = 64  # hidden width of the controller MLP (DESIGN.md §1)
+HIDDEN = 64  # hidden width of the controller MLP (docs/spec.md §1)
 
 
 def controller_network(backbone: Network, spec: NestedSpec, hidden: int = HIDDEN) -> Network:

@@ -1,4 +1,4 @@
-"""Costs of one inference (DESIGN.md §1), per image: MACs, BitOPs, average width, transition cost.
+"""Costs of one inference (docs/spec.md §1), per image: MACs, BitOPs, average width, transition cost.
 
     bitops_l            = MACs_l · b_w,l · b_a,l
     transition_shifts_l = (weight elements of l if b_w,l < N) + (input activation elements of l if b_a,l < N)

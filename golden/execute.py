@@ -1,4 +1,4 @@
-"""Integer execution of one op (DESIGN.md §1) on a batch, with a chosen kernel backend.
+"""Integer execution of one op (docs/spec.md §1) on a batch, with a chosen kernel backend.
 
 A conv / linear at widths (b_w, b_a), with k_w = N - b_w and k_a = N - b_a:
     1. acc   = Σ view_bw(W) · view_ba(A)                  exact; must fit ACC_BITS

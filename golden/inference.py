@@ -1,4 +1,4 @@
-"""Bit-exact integer inference of a `NestedModel` (DESIGN.md §1) with a per-layer trace and costs.
+"""Bit-exact integer inference of a `NestedModel` (docs/spec.md §1) with a per-layer trace and costs.
 
 Static mode: every image runs at the plan's widths (no plan: every layer at N bits).
 Dynamic mode: the ops up to the controller input run on the whole batch (they hold no switchable layer);

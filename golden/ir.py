@@ -45,7 +45,7 @@ class Conv:
     """A conv2d (groups=1) or, with kind="linear", a fully connected layer (kernel 1, 1×1 spatial).
 
     As a GEMM: M = out_ch filters, K = in_ch·kernel² reduction, N = out_h·out_w output pixels.
-    `residual`: name of the tensor fused into this layer's requant as r (DESIGN.md §1 residual add).
+    `residual`: name of the tensor fused into this layer's requant as r (docs/spec.md §1 residual add).
     `switchable`: False for the stem and the classifier, which always run at N bits.
     """
 
@@ -72,10 +72,10 @@ class Conv:
             raise ValueError(f"layer {self.name}: a linear has kernel 1, stride 1, padding 0 and in_hw (1, 1)")
         if self.residual is not None and self.output_kind != "act":
             raise ValueError(f"layer {self.name}: residual must be None for output_kind {self.output_kind!r}, got "
-                             f"{self.residual!r} (the residual add is fused into a ReLU requant, DESIGN.md §1)")
+                             f"{self.residual!r} (the residual add is fused into a ReLU requant, docs/spec.md §1)")
         if self.output_kind == "logits" and self.switchable:
             raise ValueError(f"layer {self.name}: switchable must be False for output_kind 'logits' (the "
-                             f"classifier always runs at N bits, DESIGN.md §1)")
+                             f"classifier always runs at N bits, docs/spec.md §1)")
 
     @property
     def out_hw(self) -> tuple[int, int]:
@@ -202,7 +202,7 @@ class Network:
         stem = next((op for op in self.ops if isinstance(op, Conv)), None)
         if stem is not None and stem.switchable:
             raise ValueError(f"network {self.name}: layer {stem.name}: switchable must be False for the stem (the "
-                             f"first conv / linear always runs at N bits, DESIGN.md §1)")
+                             f"first conv / linear always runs at N bits, docs/spec.md §1)")
         if not self.ops or not isinstance(self.ops[-1], Conv) or self.ops[-1].out_ch != self.num_classes:
             raise ValueError(f"network {self.name}: the last op must be a conv / linear with num_classes="
                              f"{self.num_classes} outputs")

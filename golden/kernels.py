@@ -707,7 +707,7 @@ def _align_bias(acc, shift, bias, out):
 
 
 def align_bias(acc, shift: int, bias) -> tuple[np.ndarray, np.ndarray]:
-    """DESIGN.md §1 conv steps 2-3 on an accumulator acc (B, M, ...), with the bounds to check them:
+    """docs/spec.md §1 conv steps 2-3 on an accumulator acc (B, M, ...), with the bounds to check them:
 
         acc' = acc << shift,   x = acc' + bias[m]        (int64)
         bounds = [[min acc, max acc], [min acc', max acc'], [min x, max x]]   (int64 (3, 2))
@@ -765,7 +765,7 @@ def _conv_output(acc, shift, bias, m, s, lo, hi, r, m_r, has_r, out):
 
 
 def conv_output(acc, shift: int, bias, m, s: int, lo: int, hi: int, r=None, m_r=None):
-    """DESIGN.md §1 conv steps 2-4 in one pass, per output channel c:
+    """docs/spec.md §1 conv steps 2-4 in one pass, per output channel c:
 
         acc' = acc << shift,  x = acc' + bias[c],  u = (x·m[c] + r·m_r[c] + 2^(s-1)) >> s,  y = clamp(u, lo, hi)
 

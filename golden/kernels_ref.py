@@ -121,7 +121,7 @@ def linear_acc(x, w, x_view=None) -> np.ndarray:
 
 
 def align_bias(acc, shift: int, bias) -> tuple[np.ndarray, np.ndarray]:
-    """DESIGN.md §1 conv steps 2-3 on an accumulator acc (B, M, ...), with the bounds to check them:
+    """docs/spec.md §1 conv steps 2-3 on an accumulator acc (B, M, ...), with the bounds to check them:
 
         acc' = acc << shift,   x = acc' + bias[m]        (int64)
         bounds = [[min acc, max acc], [min acc', max acc'], [min x, max x]]   (int64 (3, 2))
@@ -149,7 +149,7 @@ def check_channel_vector(name: str, v, channels: int) -> np.ndarray:
 
 
 def conv_output(acc, shift: int, bias, m, s: int, lo: int, hi: int, r=None, m_r=None):
-    """DESIGN.md §1 conv steps 2-4 on an accumulator acc (B, M, ...), per output channel c:
+    """docs/spec.md §1 conv steps 2-4 on an accumulator acc (B, M, ...), per output channel c:
 
         acc' = acc << shift,  x = acc' + bias[c],  u = (x·m[c] + r·m_r[c] + 2^(s-1)) >> s,  y = clamp(u, lo, hi)
 

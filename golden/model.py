@@ -1,4 +1,4 @@
-"""`NestedModel`: a `Network` plus every integer parameter of DESIGN.md §1, float scales as metadata.
+"""`NestedModel`: a `Network` plus every integer parameter of docs/spec.md §1, float scales as metadata.
 
 Integer parameters (what inference uses):
     conv / linear  weight master codes (signed N bits), bias int32, per-output-channel multiplier m,
@@ -6,7 +6,7 @@ Integer parameters (what inference uses):
     global avg pool  one multiplier m and shift s
 Float scales (metadata only; inference never reads them): Δ_w[c] per layer, Δ per activation tensor.
 
-The controller (DESIGN.md §1) is itself a `NestedModel` over a small `Network` (see golden/controller.py),
+The controller (docs/spec.md §1) is itself a `NestedModel` over a small `Network` (see golden/controller.py),
 so the same validation, file format and inference code serve both.
 
 `validate_model` checks shapes, dtypes and ranges and raises ValueError/TypeError naming the layer and field;

@@ -3,7 +3,7 @@
 A plan is written either `uniform:B` (every switchable layer at b_w = b_a = B) or as a JSON file mapping
 layer names to a width: an int B (b_w = b_a = B) or a pair [b_w, b_a]; the optional key "default" gives the
 width of every switchable layer the file does not name. The stem and the classifier always run at N bits
-(DESIGN.md §1 precision policy): a plan may name them only at N.
+(docs/spec.md §1 precision policy): a plan may name them only at N.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The named primitives of DESIGN.md §1 on numpy integer arrays: view, align, requant, range checks.
+"""The named primitives of docs/spec.md §1 on numpy integer arrays: view, align, requant, range checks.
 
 These are the reference definitions. Numba kernels elsewhere in golden/ inline the same formulas and are
 tested against these with exact equality. All arithmetic is int64; nothing is ever converted to float.
@@ -11,7 +11,7 @@ from .spec import MAX_SHIFT, NestedSpec
 
 
 class ArithmeticOverflow(ValueError):
-    """A value exceeded a width stated by DESIGN.md §1 (a bug in the model exporter, never wrapped)."""
+    """A value exceeded a width stated by docs/spec.md §1 (a bug in the model exporter, never wrapped)."""
 
 
 def _integer_array(what: str, a) -> np.ndarray:

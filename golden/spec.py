@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MAX_SHIFT = 62  # requant shift s satisfies 0 <= s <= MAX_SHIFT (DESIGN.md §1, 64-bit requant)
+MAX_SHIFT = 62  # requant shift s satisfies 0 <= s <= MAX_SHIFT (docs/spec.md §1, 64-bit requant)
 REQUANT_BITS = 64  # requant's internal width
 
 

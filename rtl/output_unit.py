@@ -1,4 +1,4 @@
-"""OutputUnit: align, bias, fused requant with residual, clamp (DESIGN.md §1 steps 2-4; purely combinational).
+"""OutputUnit: align, bias, fused requant with residual, clamp (docs/spec.md §1 steps 2-4; purely combinational).
 
     acc' = acc << align                      align = (N - b_w) + (N - b_a)      (ACC bits, wraps silently)
     x    = acc' + bias                                                          (ACC bits, wraps silently)

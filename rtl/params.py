@@ -144,7 +144,7 @@ class RtlConfig:
 
     @property
     def wide_bits(self) -> int:
-        """Signed width of acc' + bias and of the residual term r: ACC_BITS (DESIGN.md §1 steps 2-3)."""
+        """Signed width of acc' + bias and of the residual term r: ACC_BITS (docs/spec.md §1 steps 2-3)."""
         return self.spec.acc_bits
 
     @property

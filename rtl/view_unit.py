@@ -1,4 +1,4 @@
-"""ViewUnit: the nested slice of DESIGN.md §1 in hardware (purely combinational).
+"""ViewUnit: the nested slice of docs/spec.md §1 in hardware (purely combinational).
 
     k = 0:  v = q
     k > 0:  v = sat_{b,σ}((q >> k) + bit_{k-1}(q)),   b = N - k

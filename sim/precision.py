@@ -15,7 +15,7 @@ At widths (b_w, b_a) the PE forms the outer product of N/w_w weights and N/w_a a
 cycle), so the speed-up costs no extra operand bandwidth.
 
 Bit-plane layout. The master code is stored as N one-bit planes, MSB first. A b-bit view with rounding
-needs the b MSB planes plus the first dropped bit (the rounding bit ε of DESIGN.md §1):
+needs the b MSB planes plus the first dropped bit (the rounding bit ε of docs/spec.md §1):
 
     planes(b) = b + 1  if b < N,   N  if b = N
 

@@ -10,7 +10,7 @@
                     view[weights | inputs] = view ops of that operand · view_shift_pj (sim/memory.py OPERANDS);
                     the MAC energy is compute, not split by operand
     bitops        = MACs · b_w · b_a
-    transition_shifts = weight elements · [b_w < N] + input elements · [b_a < N]  (DESIGN.md §1 costs:
+    transition_shifts = weight elements · [b_w < N] + input elements · [b_a < N]  (docs/spec.md §1 costs:
                     each tensor element viewed below N counted once per inference)
 
 A dynamic plan gives every image its own widths: one simulation per image (`simulate_images`), summarised

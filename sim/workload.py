@@ -1,11 +1,11 @@
 """`Workload`: the GEMMs a network runs, one entry per conv / linear, as numpy columns.
 
-Each conv / FC is a GEMM (DESIGN.md §2, SCALE-Sim's convention):
+Each conv / FC is a GEMM (docs/spec.md §2, SCALE-Sim's convention):
     M = filters (out channels),  K = in channels·kh·kw (reduction),  N = output pixels (oh·ow)
 Besides the GEMM shape a layer carries what the memory model needs: the unique input activation
 elements (the buffer holds the feature map; im2col is address generation), the output element width
 (N-bit activation, ACC_BITS-wide residual term of a downsample conv, or logit_bits logits), and the
-residual tensor its requant reads (DESIGN.md §1 residual add).
+residual tensor its requant reads (docs/spec.md §1 residual add).
 """
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class Workload:
 
     @property
     def bitops(self) -> np.ndarray:
-        """BitOPs per layer: MACs·b_w·b_a (DESIGN.md §1 costs)."""
+        """BitOPs per layer: MACs·b_w·b_a (docs/spec.md §1 costs)."""
         return self.macs * self.b_w * self.b_a
 
     def with_widths(self, b_w, b_a) -> "Workload":

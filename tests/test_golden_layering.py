@@ -1,5 +1,5 @@
 """golden/ is the contract every other folder reads: it imports nothing from sim/, rtl/, verify/ or train/
-(DESIGN.md §3). Checked statically over every module's import statements, lazy ones included."""
+(README.md, Layout). Checked statically over every module's import statements, lazy ones included."""
 import ast
 from pathlib import Path
 

@@ -12,7 +12,7 @@ from golden_fixtures import HAND_IMAGE, hand_model
 
 
 def test_hand_worked_network_uniform4():
-    """Every value below is worked out by hand from DESIGN.md §1 (see tests/golden_fixtures.py for params).
+    """Every value below is worked out by hand from docs/spec.md §1 (see tests/golden_fixtures.py for params).
 
     conv1 (N bits, m=1, s=2): ch0 x·3+5 = [35,-55,386,-379] -> (v+2)>>2 clamped [0,255] = [9,0,97,0]
                               ch1 x·(-2)+100 = [80,140,-154,356] -> [20,35,0,89]

@@ -256,7 +256,7 @@ def test_view_matches_twin_on_every_master_code(bits, signed):
 
 
 def test_view_ties_round_half_up():
-    """DESIGN.md worked examples, N = 8, b = 4: the ties -8 -> 0 and 8 -> 1 go toward +inf."""
+    """docs/spec.md worked examples, N = 8, b = 4: the ties -8 -> 0 and 8 -> 1 go toward +inf."""
     assert np.array_equal(nbk.view(np.array([-8, 8, 7, -9, 127, -128]), 4, True, S), [0, 1, 0, -1, 7, -8])
     assert np.array_equal(nbk.view(np.array([247, 248, 8, 7]), 4, False, S), [15, 15, 1, 0])
 
@@ -292,7 +292,7 @@ def test_requant_ties_and_clamp_count_match_twin(s):
 
 
 def test_requant_worked_examples():
-    """DESIGN.md: m = 1, s = 1: 5 -> 3, -5 -> -2, 6 -> 3 (ties toward +inf); 300 clamps."""
+    """docs/spec.md: m = 1, s = 1: 5 -> 3, -5 -> -2, 6 -> 3 (ties toward +inf); 300 clamps."""
     y, n = nbk.requant(np.array([5, -5, 6, 300]), 1, 1, -100, 100)
     assert np.array_equal(y, [3, -2, 3, 100]) and n == 1
 

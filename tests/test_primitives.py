@@ -1,4 +1,4 @@
-"""Tier 1: hand-computed vectors for view and requant (DESIGN.md §1 worked examples)."""
+"""Tier 1: hand-computed vectors for view and requant (docs/spec.md §1 worked examples)."""
 import numpy as np
 import pytest
 

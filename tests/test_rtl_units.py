@@ -41,7 +41,7 @@ def test_view_unit_exhaustive(n_bits):
 
 
 def test_view_unit_design_examples():
-    """DESIGN.md §1 worked examples, N=8, b=4."""
+    """docs/spec.md §1 worked examples, N=8, b=4."""
     cfg = make_config()
     signed_in = [-8, 8, 7, -9, 127, -128]
     unsigned_in = [247, 248, 8, 7]
@@ -115,7 +115,7 @@ def output_vectors(cfg: RtlConfig, count: int, seed: int) -> list[dict]:
             for mode in (OUT_MODES["signed"], OUT_MODES["logits"]):
                 vecs.append(dict(base, acc=j * (1 << s) + (1 << (s - 1)), s=s, mode=mode))
     vecs += [dict(base, acc=5, s=1, mode=OUT_MODES["signed"]), dict(base, acc=-5, s=1, mode=OUT_MODES["signed"]),
-             dict(base, acc=6, s=1, mode=OUT_MODES["signed"])]  # DESIGN.md: 5 -> 3, -5 -> -2, 6 -> 3
+             dict(base, acc=6, s=1, mode=OUT_MODES["signed"])]  # docs/spec.md: 5 -> 3, -5 -> -2, 6 -> 3
     big = 1 << (a_bits - 2)
     for mode in (0, 1, 2):  # saturation both ways, and the residual term alone
         vecs += [dict(base, acc=big, s=0, mode=mode), dict(base, acc=-big, s=0, mode=mode),

@@ -1,7 +1,7 @@
 """Stimulus generators: random vectors with log-uniform magnitudes plus named corner cases.
 
 Every generator takes a numpy Generator and the NestedSpec, and only produces inputs inside the contract
-(DESIGN.md §1): acc << align and acc' + bias fit ACC_BITS, m and m_r fit M_BITS, 0 <= s <= 62.
+(docs/spec.md §1): acc << align and acc' + bias fit ACC_BITS, m and m_r fit M_BITS, 0 <= s <= 62.
 """
 from __future__ import annotations
 
