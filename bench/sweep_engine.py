@@ -5,8 +5,8 @@ configuration, as sim/sweep.py ran it before the engine), measured in one run, w
     .venv/bin/python bench/sweep_engine.py [--model resnet50] [--dims 70] [--workers 2] [--out out/bench/sweep_engine]
 
 Axes: --pe = every RxC with R, C in 4 .. 3+dims, --dataflow os,ws,is, --plan uniform:2..8
-(dims 70: 70·70·3·7 = 102,900 configurations). Each path's rows are written as CSV (SWEEP_COLUMNS) and the
-three files must be identical byte for byte (exit 1 otherwise). CPU time = this process plus its finished
+(dims 70: 70·70·3·7 = 102,900 configurations, sim.sweep.expand). Each path's rows are written as sweep.csv text
+(sim.sweep.sweep_csv) and the three must be identical byte for byte (exit 1 otherwise). CPU time = this process plus its finished
 child processes (the pool's and the LocalCluster's workers), from getrusage. The 64-core projection assumes
 the engine's measured CPU seconds per configuration and per-task overhead stay as measured, work split evenly
 over 64 single-threaded workers: configurations · (CPU s / configuration) / 64 + the measured start-up.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import itertools
 import json
 import resource
 import sys
@@ -28,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dist.executor import ExecutorOptions  # noqa: E402
-from sim.report import atomic_write  # noqa: E402
-from sim.sweep import SWEEP_COLUMNS, _evaluate, run_sweep  # noqa: E402
+from golden.atomic import atomic_write_bytes  # noqa: E402
+from sim.sweep import evaluate, expand, run_sweep, sweep_csv  # noqa: E402
 
 
 def cpu_seconds() -> float:
@@ -37,20 +36,10 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def csv_bytes(rows: list[dict]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=SWEEP_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue().encode()
-
-
-def process_pool(model: str, pes, dataflows, plans, workers: int) -> list[dict]:
+def process_pool(configs: list[dict], workers: int) -> list[dict]:
     """The former sim/sweep.py path: one ProcessPoolExecutor future per configuration."""
-    points = list(itertools.product(pes, dataflows, plans))
-    context = (model, {}, None)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_evaluate, context, point) for point in points]
+        futures = [pool.submit(evaluate, config) for config in configs]
         return [f.result() for f in futures]
 
 
@@ -64,19 +53,20 @@ def main(argv: list[str]) -> int:
     dims = range(4, 4 + args.dims)
     pes = [f"{r}x{c}" for r in dims for c in dims]
     dataflows, plans = ["os", "ws", "is"], [f"uniform:{b}" for b in range(2, 9)]
-    n = len(pes) * len(dataflows) * len(plans)
+    configs = expand([("model", args.model)], {"pe": pes, "dataflow": dataflows, "plan": plans})
+    n = len(configs)
     print(f"{args.model}: {n:,} configurations ({len(pes)} arrays x {len(dataflows)} dataflows x {len(plans)} plans)")
     paths = {
-        "serial": lambda: run_sweep(args.model, pes, dataflows, plans, executor=ExecutorOptions(workers=1)),
-        "dask": lambda: run_sweep(args.model, pes, dataflows, plans, executor=ExecutorOptions(workers=args.workers)),
-        "process_pool": lambda: process_pool(args.model, pes, dataflows, plans, args.workers),
+        "serial": lambda: run_sweep(configs, executor=ExecutorOptions(workers=1)),
+        "dask": lambda: run_sweep(configs, executor=ExecutorOptions(workers=args.workers)),
+        "process_pool": lambda: process_pool(configs, args.workers),
     }
     results, files = [], {}
     for name, run in paths.items():
         cpu0, t0 = cpu_seconds(), time.perf_counter()
         rows = run()
         wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
-        files[name] = csv_bytes(rows)
+        files[name] = sweep_csv(rows)
         results.append({"path": name, "workers": 1 if name == "serial" else args.workers, "configurations": n,
                         "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "configs_per_s": round(n / wall, 1),
                         "cpu_ms_per_config": round(1e3 * cpu / n, 4)})
@@ -99,10 +89,10 @@ def main(argv: list[str]) -> int:
     writer = csv.DictWriter(buf, fieldnames=list(results[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(results)
-    atomic_write(args.out / "results.csv", buf.getvalue())
-    atomic_write(args.out / "results.json", json.dumps({"model": args.model, "configurations": n, "paths": results,
-                                                         "projected_64_cores_s": round(projected, 1),
-                                                         "csv_identical": same}, indent=2) + "\n")
+    atomic_write_bytes(args.out / "results.csv", buf.getvalue().encode())
+    atomic_write_bytes(args.out / "results.json", (json.dumps(
+        {"model": args.model, "configurations": n, "paths": results, "projected_64_cores_s": round(projected, 1),
+         "csv_identical": same}, indent=2) + "\n").encode())
     return 0 if same else 1
 
 
