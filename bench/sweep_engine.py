@@ -15,8 +15,6 @@ Writes results.csv and results.json under --out.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import resource
 import sys
@@ -28,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dist.executor import ExecutorOptions  # noqa: E402
 from golden.atomic import atomic_write_bytes  # noqa: E402
+from golden.report import csv_text  # noqa: E402
 from sim.sweep import evaluate, expand, run_sweep, sweep_csv  # noqa: E402
 
 
@@ -85,11 +84,7 @@ def main(argv: list[str]) -> int:
           f"({n / projected:,.0f} configurations/s)")
     print("CSV identical on all three paths:", same)
     args.out.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(results[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(results)
-    atomic_write_bytes(args.out / "results.csv", buf.getvalue().encode())
+    atomic_write_bytes(args.out / "results.csv", csv_text(results[0], results).encode())
     atomic_write_bytes(args.out / "results.json", (json.dumps(
         {"model": args.model, "configurations": n, "paths": results, "projected_64_cores_s": round(projected, 1),
          "csv_identical": same}, indent=2) + "\n").encode())

@@ -13,7 +13,6 @@ Inference is integer and per image independent, so how images are batched or sha
 """
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,7 +23,7 @@ from golden.costs import avg_bits, layer_costs
 from golden.inference import infer
 from golden.model import NestedModel
 from golden.primitives import check_range
-from golden.report import json_bytes
+from golden.report import csv_text, json_bytes
 from golden.synthetic import synthetic_images
 from sim.config import ArrayConfig
 from sim.energy import EnergyTable
@@ -185,13 +184,9 @@ def eval_files(result: EvalResult) -> dict[str, bytes]:
     summary.json, images.csv (one row per image), logits.npy and eval.{pdf,svg,png} (widths and energy per
     image, sim/figures.py style)."""
     rows = result.image_rows
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
     npy = io.BytesIO()
     np.save(npy, result.logits, allow_pickle=False)
-    return {"summary.json": json_bytes(result.summary), "images.csv": buf.getvalue().encode(),
+    return {"summary.json": json_bytes(result.summary), "images.csv": csv_text(rows[0], rows).encode(),
             "logits.npy": npy.getvalue(), **_render_eval(result)}
 
 

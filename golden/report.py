@@ -57,12 +57,14 @@ def summary(run: GoldenRun) -> dict:
     }
 
 
-def _csv_bytes(rows: list[dict]) -> bytes:
+def csv_text(columns, rows) -> str:
+    """CSV text with a header row of `columns` and one line per row dict ("\n" line ends): the one CSV writer of
+    every report (golden, sim, sweep, eval)."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=LAYER_FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    return buf.getvalue().encode()
+    return buf.getvalue()
 
 
 def _npy_bytes(a: np.ndarray) -> bytes:
@@ -98,7 +100,7 @@ def report_files(run: GoldenRun) -> dict:
     """{file name: bytes, or a callable rendering them}: summary.json, layers.csv, logits.npy, layers.png."""
     return {
         "summary.json": json_bytes(summary(run)),
-        "layers.csv": _csv_bytes(layer_rows(run)),
+        "layers.csv": csv_text(LAYER_FIELDS, layer_rows(run)).encode(),
         "logits.npy": _npy_bytes(run.result.logits),
         "layers.png": lambda: _png_bytes(run),
     }

@@ -8,13 +8,11 @@ figures as callables); the command publishes them at once (golden.run_folder).
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 
 import numpy as np
 
-from golden.report import json_bytes
+from golden.report import csv_text, json_bytes
 
 from .explain import explain
 from .memory import OPERANDS
@@ -116,19 +114,11 @@ def layers_csv(golden_rows: list[dict] | None, report: dict) -> str:
     name; without a golden run, every simulator column."""
     if golden_rows is None:
         rows = report["layers"]
-        return _csv_text(list(rows[0].keys()), rows)
+        return csv_text(list(rows[0].keys()), rows)
     hw = {row["name"]: row for row in report["layers"]}
     columns = list(golden_rows[0].keys())
     columns += [k for k in LAYER_FIELDS if k not in columns]
-    return _csv_text(columns, [{**row, **{k: hw[row["name"]][k] for k in LAYER_FIELDS}} for row in golden_rows])
-
-
-def _csv_text(columns: list[str], rows: list[dict]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
+    return csv_text(columns, [{**row, **{k: hw[row["name"]][k] for k in LAYER_FIELDS}} for row in golden_rows])
 
 
 def render_compute_report(sims: NetworkSim | Sequence[NetworkSim]) -> str:

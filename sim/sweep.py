@@ -9,8 +9,6 @@
 """
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 from dist.executor import SERIAL, ExecutorOptions, Progress, map_items
 from dist.journal import Journal, stable_key
 from golden.plan import parse_plan
+from golden.report import csv_text
 from golden.run_folder import file_sha256
 from golden.topologies import TOPOLOGIES
 
@@ -141,11 +140,7 @@ def run_sweep(configs: Sequence[dict], *, executor: ExecutorOptions = SERIAL, jo
 
 def sweep_csv(rows: Sequence[dict]) -> str:
     """sweep.csv text: SWEEP_COLUMNS, one row per configuration."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=SWEEP_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
+    return csv_text(SWEEP_COLUMNS, rows)
 
 
 def sweep_files(rows: Sequence[dict], title: str) -> dict[str, bytes]:
