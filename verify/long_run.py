@@ -1,12 +1,16 @@
-"""`make verify-long`: one whole ResNet-18 CIFAR inference through the RTL (Verilator), every layer compared.
+"""`make verify-long`: whole networks through the RTL (Verilator), every conv / linear layer compared.
 
-    python -m verify.long_run [--model resnet18] [--seed 0] [--pe-mode fixed|fused] [--plan uniform:B]
-                              [--out out/verify-long]
+    python -m verify.long_run [--model resnet18|resnet50|FILE] [--seed 0] [--plan uniform:B|FILE|dynamic]
+                              [--images 1] [--pe 16x16] [--pe-mode fixed|fused] [--harness stream|cocotb]
+                              [--threads 1] [--fresh] [--out out/verify-long...]
 
-Builds the 16x16 top (K_MAX 4608, the PE mode given) once, runs verify/benches/network.py (per-layer lines and a
-bar over the network's MACs with time left),
-then writes layers.csv, summary.json and layers.png (time and cycles per layer) to --out and prints the
-wall time. Exits 1 on any mismatch, cycle disagreement or failed test.
+Two harnesses drive the same generated top (verify.designs.generate "top", K_MAX 4608):
+  stream  (default for fixed PEs) the C++ testbench of verify/stream: Python prepares each layer from golden, the
+          harness runs its tiles back to back without Python in the cycle loop; any model (a topology's seeded
+          synthetic model or a model file), several images, dynamic plans; resumable per layer (journal in --out).
+  cocotb  (fused PEs, or on request) verify/benches/network.py, one synthetic image, every cycle driven by cocotb.
+Both write layers.csv, summary.json and layers.png (time and cycles per layer) to --out and print the wall time.
+Exits 1 on any mismatch, cycle disagreement or failed test.
 """
 from __future__ import annotations
 
@@ -23,9 +27,14 @@ from .designs import generate, rtl_config
 from .runner import bench_env, build, run_bench
 
 SIM = "verilator"
+HARNESSES = ("stream", "cocotb")
+LAYER_FIELDS = ["bench", "b_w", "b_a", "tiles", "rtl_cycles", "sim_cycles", "sim_busy", "sim_readout", "sim_load",
+                "vectors", "mismatches", "seconds"]
+STREAM_FIELDS = ["image", *LAYER_FIELDS, "tile_cycle_errors", "protocol_errors", "rtl_seconds"]
 
 
 def long_run(model: str, seed: int, out: Path, pe_mode: str = "fixed", plan: str | None = None) -> dict:
+    """One synthetic image of topology `model` through the cocotb network bench (verify/benches/network.py)."""
     t0 = time.perf_counter()
     built = build(generate("top", rtl_config(16, 16, pe_mode=pe_mode)), SIM)
     t_build = time.perf_counter() - t0
@@ -35,7 +44,7 @@ def long_run(model: str, seed: int, out: Path, pe_mode: str = "fixed", plan: str
     layers = [r for r in result.records if "tiles" in r and r["bench"] != "network tile cycles"]
     summary = {
         "model": model, "seed": seed, "pe_mode": pe_mode, "plan": plan or "width_cycle", "simulator": SIM,
-        "design": built.design.key,
+        "harness": "cocotb", "design": built.design.key,
         "passed": result.ok and all(r["mismatches"] == 0 for r in result.records),
         "failed_tests": result.failed, "build_s": round(t_build, 1), "simulate_s": round(result.seconds, 1),
         "wall_s": round(wall, 1), "layers": len(layers),
@@ -48,10 +57,59 @@ def long_run(model: str, seed: int, out: Path, pe_mode: str = "fixed", plan: str
     return summary
 
 
-def _write(out: Path, summary: dict, layers: list[dict]) -> None:
+def stream_long_run(model: str, seed: int, out: Path, plan: str | None = None, images: int = 1, pe: str = "16x16",
+                    threads: int = 1, fresh: bool = False) -> dict:
+    """`images` images of `model` (a topology name: its seeded synthetic model and images; or a model file: seeded
+    synthetic images at its input range) through the streaming harness (verify.stream.network), resuming the
+    journal in `out` unless `fresh`."""
+    from golden.progress import progress_bar
+    from golden.session import resolve_images, resolve_model
+    from sim.config import parse_pe
+
+    from .stream.network import check_settings, image_plan, run_image
+    from .stream.session import StreamSession
+
+    t0 = time.perf_counter()
+    if images < 1:
+        raise ValueError(f"--images must be >= 1, got {images}")
+    rows, cols = parse_pe(pe)
+    net_model = resolve_model(model, seed, progress=True)
+    batch = resolve_images(net_model, images, seed, None)
+    design = generate("top", rtl_config(rows, cols))
+    source = Path(model)
+    settings = {"model": model, "model_bytes": source.stat().st_size if source.is_file() else None, "seed": seed,
+                "plan": plan or "width_cycle", "images": images, "design": design.key}
+    check_settings(out, settings, fresh)
+    with StreamSession(design, out / "work", threads) as session:
+        t_build = time.perf_counter() - t0
+        records, images_ok = [], []
+        with progress_bar(total=images * net_model.network.macs, desc="verify-long", unit="MAC",
+                          unit_scale=True) as bar:
+            for i in range(images):
+                chosen = image_plan(net_model, batch[i:i + 1], plan, session.params.spec)
+                recs, logits = run_image(session, net_model, batch[i:i + 1], chosen, out / f"image-{i}", bar, i)
+                records += recs
+                images_ok.append({"image": i, **logits})
+    wall = time.perf_counter() - t0
+    rtl_seconds = sum(r["rtl_seconds"] for r in records)
+    summary = {
+        "model": model, "seed": seed, "pe": pe, "pe_mode": "fixed", "plan": plan or "width_cycle", "images": images,
+        "simulator": SIM, "harness": "stream", "threads": threads, "design": design.key,
+        "passed": all(r["mismatches"] == 0 and r["cycles_match"] and r["protocol_errors"] == 0 for r in records)
+        and all(x["logits_match"] for x in images_ok),
+        "build_s": round(t_build, 1), "simulate_s": round(rtl_seconds, 1), "wall_s": round(wall, 1),
+        "layers": len(records), "outputs_compared": sum(r["vectors"] for r in records),
+        "mismatches": sum(r["mismatches"] for r in records), "tiles": sum(r["tiles"] for r in records),
+        "rtl_cycles": sum(r["rtl_cycles"] for r in records), "sim_cycles": sum(r["sim_cycles"] for r in records),
+        "cycles_per_s": round(sum(r["rtl_cycles"] for r in records) / max(rtl_seconds, 1e-9)),
+        "logits": images_ok, "records": records,
+    }
+    _write(out, summary, records, STREAM_FIELDS)
+    return summary
+
+
+def _write(out: Path, summary: dict, layers: list[dict], fields: list[str] = LAYER_FIELDS) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    fields = ["bench", "b_w", "b_a", "tiles", "rtl_cycles", "sim_cycles", "sim_busy", "sim_readout", "sim_load", "vectors",
-              "mismatches", "seconds"]
     with atomic_path(out / "layers.csv") as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
@@ -63,7 +121,8 @@ def _write(out: Path, summary: dict, layers: list[dict]) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(10, 4))
-    names = [r["bench"] for r in layers]
+    names = [r["bench"] if "image" not in r or summary.get("images", 1) == 1 else f"{r['image']}:{r['bench']}"
+             for r in layers]
     ax.bar(names, [r["seconds"] for r in layers], label="wall seconds")
     ax2 = ax.twinx()
     ax2.plot(names, [r["rtl_cycles"] for r in layers], "r.-", label="RTL cycles")
@@ -82,21 +141,61 @@ def _write(out: Path, summary: dict, layers: list[dict]) -> None:
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m verify.long_run")
-    ap.add_argument("--model", default="resnet18")
+    ap.add_argument("--model", default="resnet18", help="topology name (seeded synthetic model) or model file")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pe", default="16x16", help="array RxC (stream harness; cocotb: 16x16)")
     ap.add_argument("--pe-mode", choices=("fixed", "fused"), default="fixed")
-    ap.add_argument("--plan", default=None, help="uniform:B (default: every width pair in turn, verify.benches.network)")
-    ap.add_argument("--out", type=Path, default=None, help="default out/verify-long[-fused][-PLAN]")
+    ap.add_argument("--harness", choices=HARNESSES, default=None, help="default: stream for fixed PEs, cocotb for fused")
+    ap.add_argument("--plan", default=None,
+                    help="uniform:B, a plan file, or dynamic (stream) (default: every width pair in turn)")
+    ap.add_argument("--images", type=int, default=1, help="images (stream harness)")
+    ap.add_argument("--threads", type=int, default=1, help="Verilator --threads of the stream harness")
+    ap.add_argument("--fresh", action="store_true", help="discard the journal in --out instead of resuming it")
+    ap.add_argument("--out", type=Path, default=None, help="default out/verify-long[-MODEL][-fused][-PLAN]")
     args = ap.parse_args(argv)
-    out = args.out or Path("out/verify-long" + (f"-{args.pe_mode}" if args.pe_mode != "fixed" else "")
-                           + (f"-{args.plan.replace(':', '')}" if args.plan else ""))
-    s = long_run(args.model, args.seed, out, args.pe_mode, args.plan)
-    print(f"\nverify-long: {s['model']} seed {s['seed']} {s['pe_mode']} plan {s['plan']} on {s['simulator']}: {s['layers']} layers, {s['tiles']} tiles, "
-          f"{s['rtl_cycles']} RTL cycles (sim: {s['sim_cycles']}), {s['outputs_compared']} outputs compared, "
-          f"{s['mismatches']} mismatches; build {s['build_s']} s, simulation {s['simulate_s']} s, wall {s['wall_s']} s")
-    print(f"verify-long: results in {out}/ (summary.json, layers.csv, layers.png)")
-    print("RESULT:", "PASS" if s["passed"] else f"FAIL (failed tests {s['failed_tests']})")
+    harness = args.harness or ("stream" if args.pe_mode == "fixed" else "cocotb")
+    try:
+        s = run(args, harness, args.out or default_out(args.model, args.pe_mode, args.plan))
+    except ValueError as e:
+        print(f"verify-long: {e}", file=sys.stderr)
+        return 2
+    print(f"\nverify-long: {s['model']} seed {s['seed']} {s['pe_mode']} plan {s['plan']} on {s['simulator']} "
+          f"({s['harness']} harness): {s['layers']} layers, {s['tiles']} tiles, {s['rtl_cycles']} RTL cycles "
+          f"(sim: {s['sim_cycles']}), {s['outputs_compared']} outputs compared, {s['mismatches']} mismatches; "
+          f"build {s['build_s']} s, simulation {s['simulate_s']} s, wall {s['wall_s']} s"
+          + (f", {s['cycles_per_s']} simulated cycles/s" if "cycles_per_s" in s else ""))
+    for image in s.get("logits", []):
+        print(f"verify-long: image {image['image']}: logits {'==' if image['logits_match'] else '!='} golden"
+              f" ({image['logits_mismatches']} differ)")
+    print(f"verify-long: results in {s['out']}/ (summary.json, layers.csv, layers.png)")
+    print("RESULT:", "PASS" if s["passed"] else f"FAIL (failed tests {s.get('failed_tests', [])})")
     return 0 if s["passed"] else 1
+
+
+def default_out(model: str, pe_mode: str, plan: str | None) -> Path:
+    """out/verify-long[-MODEL][-fused][-PLAN]: MODEL a file's stem or a topology other than resnet18."""
+    name = Path(model).stem if Path(model).is_file() else model
+    return Path("out/verify-long" + (f"-{name}" if name != "resnet18" else "")
+                + (f"-{pe_mode}" if pe_mode != "fixed" else "")
+                + (f"-{Path(plan).stem if Path(plan).is_file() else plan.replace(':', '')}" if plan else ""))
+
+
+def run(args, harness: str, out: Path) -> dict:
+    """The run main() asked for; ValueError for options the chosen harness does not take."""
+    if harness == "stream":
+        if args.pe_mode != "fixed":
+            raise ValueError("--harness stream drives fixed PEs only; use --harness cocotb for --pe-mode fused")
+        s = stream_long_run(args.model, args.seed, out, args.plan, args.images, args.pe, args.threads, args.fresh)
+    else:
+        for option, value, default in (("--images", args.images, 1), ("--pe", args.pe, "16x16"),
+                                       ("--threads", args.threads, 1), ("--fresh", args.fresh, False)):
+            if value != default:
+                raise ValueError(f"{option} needs --harness stream")
+        if args.plan == "dynamic" or Path(args.model).is_file():
+            raise ValueError("--plan dynamic and model files need --harness stream (the cocotb bench runs the "
+                             "seeded synthetic models)")
+        s = long_run(args.model, args.seed, out, args.pe_mode, args.plan)
+    return {**s, "out": out}
 
 
 if __name__ == "__main__":
