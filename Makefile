@@ -41,10 +41,13 @@ fuzz: $(STAMP)
 	DQT_FUZZ=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py --hypothesis-show-statistics
 
 verify: $(STAMP)
-	$(PY) -m verify.suite
+	$(PY) cli.py verify $(if $(call given,MODEL),--model $(MODEL))
 
 verify-long: $(STAMP)
-	$(PY) -m verify.long_run --pe-mode $(PE_MODE) $(if $(call given,PLAN),--plan $(PLAN))
+	$(PY) cli.py verify-long --pe-mode $(PE_MODE) $(if $(call given,MODEL),--model $(MODEL)) \
+	  $(if $(call given,PLAN),--plan $(PLAN)) $(if $(call given,IMAGES),--images $(IMAGES)) \
+	  $(if $(call given,INPUT),--input $(INPUT)) $(if $(call given,PE),--pe $(PE)) \
+	  $(if $(call given,HARNESS),--harness $(HARNESS)) $(if $(call given,THREADS),--threads $(THREADS))
 
 verify-long-sharded: $(STAMP)
 	$(PY) -m verify.sharded_long --pe-mode $(PE_MODE) $(if $(call given,PLAN),--plan $(PLAN)) $(if $(call given,WORKERS),--workers $(WORKERS))

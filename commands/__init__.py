@@ -24,3 +24,5 @@ from . import train_cmds  # noqa: E402
 MODULES.append(train_cmds)
 from . import qonnx_cmds  # noqa: E402
 MODULES.append(qonnx_cmds)
+from . import verify_cmds  # noqa: E402
+MODULES.append(verify_cmds)

@@ -16,7 +16,7 @@ import numpy as np
 from golden.inference import infer, run_layer
 from golden.ir import INPUT
 from golden.model import NestedModel
-from golden.synthetic import synthetic_images, synthetic_model
+from golden.session import resolve_images, resolve_model
 
 from .gemm import Tile, im2col, tile_operands
 from .tile_job import TileConfig, TileJob
@@ -96,10 +96,11 @@ def layer_job(model: NestedModel, name: str, x: np.ndarray, b_w: int, b_a: int,
 
 @lru_cache(maxsize=4)
 def reference_run(model_name: str = "resnet18", seed: int = 0):
-    """(model, tensors) of one seeded synthetic image through the seeded synthetic model at N bits, with
-    every op's output kept (the inputs and residuals the layer benches feed the RTL)."""
-    model = synthetic_model(model_name, seed)
-    image = synthetic_images(model.network, 1, seed)
+    """(model, tensors) of one seeded synthetic image through the model at N bits, with every op's output kept
+    (the inputs and residuals the layer benches feed the RTL). model_name: a topology (its seeded synthetic model)
+    or a model file (golden.session.resolve_model)."""
+    model = resolve_model(model_name, seed)
+    image = resolve_images(model, 1, seed, None)
     tensors = dict(infer(model, image, plan=f"uniform:{model.spec.n_bits}", keep_tensors=True).tensors)
     tensors[INPUT] = image
     return model, tensors
@@ -107,12 +108,34 @@ def reference_run(model_name: str = "resnet18", seed: int = 0):
 
 def prepare_layer_job(name: str, b_w: int, b_a: int, out_dir: Path, model_name: str = "resnet18",
                       seed: int = 0) -> Path:
-    """Write the job of layer `name` of the seeded synthetic model into out_dir; returns its path."""
+    """Write the job of layer `name` of `model_name` (reference_run) into out_dir; returns its path."""
     model, tensors = reference_run(model_name, seed)
     layer = model.network.op(name)
     res = tensors[layer.residual] if layer.residual else None
     job = layer_job(model, name, tensors[layer.input], b_w, b_a, res)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{model_name}-{seed}-{name}-w{b_w}a{b_a}.npz"
+    path = out_dir / f"{Path(model_name).stem}-{seed}-{name}-w{b_w}a{b_a}.npz"
     job.save(path)
     return path
+
+
+def model_layer_picks(model: NestedModel, k_max: int) -> dict[str, tuple[str, int, int]]:
+    """The layers of `model` the conv-layer benches run (make verify MODEL=...), as role -> (layer, b_w, b_a):
+    "stem" (the first layer, widths N, N), "middle" (a downsample "wide" layer if the model has one, else the
+    switchable layer in the middle of the network, at the second-smallest b_w and second-largest b_a candidate)
+    and "fused" (the switchable layer with the smallest K <= k_max, at the smallest candidate b_w and N/2 - 1 bits
+    for b_a, so the fused design runs packed lanes with a rounded-up width)."""
+    net, spec = model.network, model.spec
+    cands, n = sorted(spec.candidates), spec.n_bits
+    switchable = net.switchable_layers
+    if not switchable:
+        raise ValueError(f"model {net.name} has no switchable layer to verify at reduced widths")
+    wide = [layer for layer in switchable if layer.output_kind == "wide"]
+    middle = wide[0] if wide else switchable[len(switchable) // 2]
+    small = sorted((layer for layer in switchable if layer.in_ch * layer.kernel ** 2 <= k_max),
+                   key=lambda layer: layer.in_ch * layer.kernel ** 2)
+    if not small:
+        raise ValueError(f"model {net.name}: no switchable layer has K <= {k_max} (the fused bench's buffer depth)")
+    b_w, b_a = (cands[1], cands[-2]) if len(cands) > 1 else (n, n)
+    return {"stem": (net.layers[0].name, n, n), "middle": (middle.name, b_w, b_a),
+            "fused": (small[0].name, cands[0], max(cands[0], n // 2 - 1))}

@@ -30,7 +30,7 @@ SIM = "verilator"
 HARNESSES = ("stream", "cocotb")
 LAYER_FIELDS = ["bench", "b_w", "b_a", "tiles", "rtl_cycles", "sim_cycles", "sim_busy", "sim_readout", "sim_load",
                 "vectors", "mismatches", "seconds"]
-STREAM_FIELDS = ["image", *LAYER_FIELDS, "tile_cycle_errors", "protocol_errors", "rtl_seconds"]
+STREAM_FIELDS = ["image", *LAYER_FIELDS, "tile_cycle_errors", "protocol_errors", "rtl_seconds", "rtl_cpu_seconds"]
 
 
 def long_run(model: str, seed: int, out: Path, pe_mode: str = "fixed", plan: str | None = None) -> dict:
@@ -58,10 +58,10 @@ def long_run(model: str, seed: int, out: Path, pe_mode: str = "fixed", plan: str
 
 
 def stream_long_run(model: str, seed: int, out: Path, plan: str | None = None, images: int = 1, pe: str = "16x16",
-                    threads: int = 1, fresh: bool = False) -> dict:
-    """`images` images of `model` (a topology name: its seeded synthetic model and images; or a model file: seeded
-    synthetic images at its input range) through the streaming harness (verify.stream.network), resuming the
-    journal in `out` unless `fresh`."""
+                    threads: int = 1, fresh: bool = False, input_path: str | None = None) -> dict:
+    """`images` images of `model` (a topology name: its seeded synthetic model; or a model file) through the
+    streaming harness (verify.stream.network), resuming the journal in `out` unless `fresh`. Images: the first
+    `images` of the .npy file `input_path` (master codes (B, C, H, W)), else seeded synthetic ones."""
     from golden.progress import progress_bar
     from golden.session import resolve_images, resolve_model
     from sim.config import parse_pe
@@ -74,11 +74,13 @@ def stream_long_run(model: str, seed: int, out: Path, plan: str | None = None, i
         raise ValueError(f"--images must be >= 1, got {images}")
     rows, cols = parse_pe(pe)
     net_model = resolve_model(model, seed, progress=True)
-    batch = resolve_images(net_model, images, seed, None)
+    batch = resolve_images(net_model, None if input_path else images, seed, input_path)[:images]
+    if len(batch) < images:
+        raise ValueError(f"--input {input_path} holds {len(batch)} images, fewer than --images {images}")
     design = generate("top", rtl_config(rows, cols))
     source = Path(model)
     settings = {"model": model, "model_bytes": source.stat().st_size if source.is_file() else None, "seed": seed,
-                "plan": plan or "width_cycle", "images": images, "design": design.key}
+                "plan": plan or "width_cycle", "images": images, "input": input_path, "design": design.key}
     check_settings(out, settings, fresh)
     with StreamSession(design, out / "work", threads) as session:
         t_build = time.perf_counter() - t0
@@ -92,16 +94,20 @@ def stream_long_run(model: str, seed: int, out: Path, plan: str | None = None, i
                 images_ok.append({"image": i, **logits})
     wall = time.perf_counter() - t0
     rtl_seconds = sum(r["rtl_seconds"] for r in records)
+    rtl_cpu = sum(r["rtl_cpu_seconds"] for r in records)
     summary = {
         "model": model, "seed": seed, "pe": pe, "pe_mode": "fixed", "plan": plan or "width_cycle", "images": images,
         "simulator": SIM, "harness": "stream", "threads": threads, "design": design.key,
         "passed": all(r["mismatches"] == 0 and r["cycles_match"] and r["protocol_errors"] == 0 for r in records)
         and all(x["logits_match"] for x in images_ok),
         "build_s": round(t_build, 1), "simulate_s": round(rtl_seconds, 1), "wall_s": round(wall, 1),
-        "layers": len(records), "outputs_compared": sum(r["vectors"] for r in records),
+        "layers": len(records), "resumed_layers": sum(bool(r.get("resumed")) for r in records),
+        "outputs_compared": sum(r["vectors"] for r in records),
         "mismatches": sum(r["mismatches"] for r in records), "tiles": sum(r["tiles"] for r in records),
         "rtl_cycles": sum(r["rtl_cycles"] for r in records), "sim_cycles": sum(r["sim_cycles"] for r in records),
         "cycles_per_s": round(sum(r["rtl_cycles"] for r in records) / max(rtl_seconds, 1e-9)),
+        "rtl_cpu_s": round(rtl_cpu, 1),
+        "cycles_per_cpu_s": round(sum(r["rtl_cycles"] for r in records) / max(rtl_cpu, 1e-9)),
         "logits": images_ok, "records": records,
     }
     _write(out, summary, records, STREAM_FIELDS)
@@ -139,37 +145,45 @@ def _write(out: Path, summary: dict, layers: list[dict], fields: list[str] = LAY
     plt.close(fig)
 
 
-def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python -m verify.long_run")
-    ap.add_argument("--model", default="resnet18", help="topology name (seeded synthetic model) or model file")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--pe", default="16x16", help="array RxC (stream harness; cocotb: 16x16)")
-    ap.add_argument("--pe-mode", choices=("fixed", "fused"), default="fixed")
-    ap.add_argument("--harness", choices=HARNESSES, default=None, help="default: stream for fixed PEs, cocotb for fused")
-    ap.add_argument("--plan", default=None,
-                    help="uniform:B, a plan file, or dynamic (stream) (default: every width pair in turn)")
-    ap.add_argument("--images", type=int, default=1, help="images (stream harness)")
-    ap.add_argument("--threads", type=int, default=1, help="Verilator --threads of the stream harness")
-    ap.add_argument("--fresh", action="store_true", help="discard the journal in --out instead of resuming it")
-    ap.add_argument("--out", type=Path, default=None, help="default out/verify-long[-MODEL][-fused][-PLAN]")
-    args = ap.parse_args(argv)
-    harness = args.harness or ("stream" if args.pe_mode == "fixed" else "cocotb")
-    try:
-        s = run(args, harness, args.out or default_out(args.model, args.pe_mode, args.plan))
-    except ValueError as e:
-        print(f"verify-long: {e}", file=sys.stderr)
-        return 2
-    print(f"\nverify-long: {s['model']} seed {s['seed']} {s['pe_mode']} plan {s['plan']} on {s['simulator']} "
-          f"({s['harness']} harness): {s['layers']} layers, {s['tiles']} tiles, {s['rtl_cycles']} RTL cycles "
-          f"(sim: {s['sim_cycles']}), {s['outputs_compared']} outputs compared, {s['mismatches']} mismatches; "
-          f"build {s['build_s']} s, simulation {s['simulate_s']} s, wall {s['wall_s']} s"
-          + (f", {s['cycles_per_s']} simulated cycles/s" if "cycles_per_s" in s else ""))
-    for image in s.get("logits", []):
-        print(f"verify-long: image {image['image']}: logits {'==' if image['logits_match'] else '!='} golden"
-              f" ({image['logits_mismatches']} differ)")
-    print(f"verify-long: results in {s['out']}/ (summary.json, layers.csv, layers.png)")
-    print("RESULT:", "PASS" if s["passed"] else f"FAIL (failed tests {s.get('failed_tests', [])})")
-    return 0 if s["passed"] else 1
+def verify_long(model: str = "resnet18", seed: int = 0, pe: str = "16x16", pe_mode: str = "fixed",
+                harness: str | None = None, plan: str | None = None, images: int = 1, threads: int = 1,
+                fresh: bool = False, out: Path | None = None, input_path: str | None = None) -> dict:
+    """One verify-long run on the harness asked for (default: stream for fixed PEs, cocotb for fused); the summary
+    with `out` added. ValueError for options the harness does not take."""
+    harness = harness or ("stream" if pe_mode == "fixed" else "cocotb")
+    if harness not in HARNESSES:
+        raise ValueError(f"harness must be one of {', '.join(HARNESSES)}, got {harness!r}")
+    out = Path(out) if out else default_out(model, pe_mode, plan)
+    if harness == "stream":
+        if pe_mode != "fixed":
+            raise ValueError("--harness stream drives fixed PEs only; use --harness cocotb for --pe-mode fused")
+        s = stream_long_run(model, seed, out, plan, images, pe, threads, fresh, input_path)
+    else:
+        for option, value, default in (("--images", images, 1), ("--pe", pe, "16x16"), ("--threads", threads, 1),
+                                       ("--fresh", fresh, False), ("--input", input_path, None)):
+            if value != default:
+                raise ValueError(f"{option} needs --harness stream")
+        if plan == "dynamic" or Path(model).is_file():
+            raise ValueError("--plan dynamic and model files need --harness stream (the cocotb bench runs the "
+                             "seeded synthetic models)")
+        s = long_run(model, seed, out, pe_mode, plan)
+    return {**s, "out": str(out)}
+
+
+def summary_lines(s: dict) -> list[str]:
+    """The closing lines of a run: totals, per-image logits check, where the results are, PASS/FAIL."""
+    lines = [f"verify-long: {s['model']} seed {s['seed']} {s['pe_mode']} plan {s['plan']} on {s['simulator']} "
+             f"({s['harness']} harness): {s['layers']} layers, {s['tiles']} tiles, {s['rtl_cycles']} RTL cycles "
+             f"(sim: {s['sim_cycles']}), {s['outputs_compared']} outputs compared, {s['mismatches']} mismatches; "
+             f"build {s['build_s']} s, simulation {s['simulate_s']} s, wall {s['wall_s']} s"
+             + (f", {s['cycles_per_s']} simulated cycles/s ({s['cycles_per_cpu_s']} per CPU second of the harness, "
+                f"{s['rtl_cpu_s']} CPU s)" if "cycles_per_s" in s else "")
+             + (f"; {s['resumed_layers']} layers resumed from the journal" if s.get("resumed_layers") else "")]
+    lines += [f"verify-long: image {x['image']}: logits {'==' if x['logits_match'] else '!='} golden "
+              f"({x['logits_mismatches']} differ)" for x in s.get("logits", [])]
+    lines.append(f"verify-long: results in {s['out']}/ (summary.json, layers.csv, layers.png)")
+    lines.append("RESULT: " + ("PASS" if s["passed"] else f"FAIL (failed tests {s.get('failed_tests', [])})"))
+    return lines
 
 
 def default_out(model: str, pe_mode: str, plan: str | None) -> Path:
@@ -180,22 +194,30 @@ def default_out(model: str, pe_mode: str, plan: str | None) -> Path:
                 + (f"-{Path(plan).stem if Path(plan).is_file() else plan.replace(':', '')}" if plan else ""))
 
 
-def run(args, harness: str, out: Path) -> dict:
-    """The run main() asked for; ValueError for options the chosen harness does not take."""
-    if harness == "stream":
-        if args.pe_mode != "fixed":
-            raise ValueError("--harness stream drives fixed PEs only; use --harness cocotb for --pe-mode fused")
-        s = stream_long_run(args.model, args.seed, out, args.plan, args.images, args.pe, args.threads, args.fresh)
-    else:
-        for option, value, default in (("--images", args.images, 1), ("--pe", args.pe, "16x16"),
-                                       ("--threads", args.threads, 1), ("--fresh", args.fresh, False)):
-            if value != default:
-                raise ValueError(f"{option} needs --harness stream")
-        if args.plan == "dynamic" or Path(args.model).is_file():
-            raise ValueError("--plan dynamic and model files need --harness stream (the cocotb bench runs the "
-                             "seeded synthetic models)")
-        s = long_run(args.model, args.seed, out, args.pe_mode, args.plan)
-    return {**s, "out": out}
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m verify.long_run")
+    ap.add_argument("--model", default="resnet18", help="topology name (seeded synthetic model) or model file")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pe", default="16x16", help="array RxC (stream harness; cocotb: 16x16)")
+    ap.add_argument("--pe-mode", choices=("fixed", "fused"), default="fixed")
+    ap.add_argument("--harness", choices=HARNESSES, default=None, help="default: stream for fixed PEs, cocotb for fused")
+    ap.add_argument("--plan", default=None,
+                    help="uniform:B, a plan file, or dynamic (stream) (default: every width pair in turn)")
+    ap.add_argument("--images", type=int, default=1, help="images (stream harness)")
+    ap.add_argument("--input", default=None, help=".npy master-code images (stream harness; default: synthetic)")
+    ap.add_argument("--threads", type=int, default=1, help="Verilator --threads of the stream harness")
+    ap.add_argument("--fresh", action="store_true", help="discard the journal in --out instead of resuming it")
+    ap.add_argument("--out", type=Path, default=None, help="default out/verify-long[-MODEL][-fused][-PLAN]")
+    a = ap.parse_args(argv)
+    try:
+        s = verify_long(a.model, a.seed, a.pe, a.pe_mode, a.harness, a.plan, a.images, a.threads, a.fresh, a.out,
+                        a.input)
+    except ValueError as e:
+        print(f"verify-long: {e}", file=sys.stderr)
+        return 2
+    print()
+    print("\n".join(summary_lines(s)))
+    return 0 if s["passed"] else 1
 
 
 if __name__ == "__main__":

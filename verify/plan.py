@@ -40,7 +40,7 @@ class BenchRun:
             from .layer_job import prepare_layer_job
 
             env["VERIFY_JOB"] = str(prepare_layer_job(self.params["layer"], self.params["b_w"], self.params["b_a"],
-                                                      build_root() / "jobs"))
+                                                      build_root() / "jobs", self.params.get("model", "resnet18")))
         return run_bench(built, f"verify.benches.{self.module}", env=env, tag=self.name)
 
     def verdict(self, result: RunResult) -> str | None:
@@ -62,21 +62,41 @@ def _tiles(shape, repeats, k_cap, switches, pe_mode: str = "fixed") -> BenchRun:
                     {"repeats": repeats, "k_cap": k_cap, "switches": switches}, pe_mode=pe_mode)
 
 
-def default_suite() -> list[BenchRun]:
-    """make verify: every unit, tiles on every shape, one ResNet-18 conv layer, and the fault injections."""
+def default_suite(model: str | None = None) -> list[BenchRun]:
+    """make verify: every unit, tiles on every shape, conv layers (of the synthetic ResNet-18, or of the model
+    file `model`: model_conv_runs), and the fault injections."""
+    conv = [
+        BenchRun("conv_layer", "top", "conv_layer", (16, 16), LAYER_K_MAX,
+                 {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}),
+        BenchRun("conv_layer_stem", "top", "conv_layer", (16, 16), LAYER_K_MAX, {"layer": "conv1", "b_w": 8, "b_a": 8}),
+        BenchRun("conv_layer_fused", "top", "conv_layer", (8, 8), FUSED_LAYER_K_MAX,
+                 {"layer": "layer4.0.downsample", "b_w": 2, "b_a": 3}, pe_mode="fused"),
+    ] if model is None else model_conv_runs(model)
     return [
         BenchRun("view_unit", "view_unit", "view_unit"),
         BenchRun("pe", "pe", "pe", params={"dots": 120}),
         BenchRun("output_unit", "output_unit", "output_unit", params={"vectors": 6000}),
         *[_tiles(shape, 1, TILE_K_MAX, 24) for shape in TILE_SHAPES],
         *[_tiles(shape, 1, TILE_K_MAX, 24, "fused") for shape in FUSED_TILE_SHAPES],
-        BenchRun("conv_layer", "top", "conv_layer", (16, 16), LAYER_K_MAX,
-                 {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}),
-        BenchRun("conv_layer_stem", "top", "conv_layer", (16, 16), LAYER_K_MAX, {"layer": "conv1", "b_w": 8, "b_a": 8}),
-        BenchRun("conv_layer_fused", "top", "conv_layer", (8, 8), FUSED_LAYER_K_MAX,
-                 {"layer": "layer4.0.downsample", "b_w": 2, "b_a": 3}, pe_mode="fused"),
+        *conv,
         *fault_runs(),
     ]
+
+
+def model_conv_runs(model: str) -> list[BenchRun]:
+    """The conv-layer benches on the layers verify.layer_job.model_layer_picks chooses from model file `model`
+    (its golden run on one seeded synthetic image feeds them)."""
+    from golden.session import resolve_model
+
+    from .layer_job import model_layer_picks
+
+    picks = model_layer_picks(resolve_model(model, 0), FUSED_LAYER_K_MAX)
+    runs = [("conv_layer", "middle", (16, 16), LAYER_K_MAX, "fixed"),
+            ("conv_layer_stem", "stem", (16, 16), LAYER_K_MAX, "fixed"),
+            ("conv_layer_fused", "fused", (8, 8), FUSED_LAYER_K_MAX, "fused")]
+    return [BenchRun(name, "top", "conv_layer", shape, k_max,
+                     {"layer": picks[role][0], "b_w": picks[role][1], "b_a": picks[role][2], "model": model},
+                     pe_mode=pe_mode) for name, role, shape, k_max, pe_mode in runs]
 
 
 def fault_runs() -> list[BenchRun]:

@@ -1,13 +1,15 @@
 """`make verify`: the default bench suite on every simulator SIM selects (default both), with a summary.
 
-    python -m verify.suite [--short]
+    python -m verify.suite [--short] [--model FILE]
 
 Prints one line per bench run under a bar over all runs (rate, time left; golden.progress), one line per record (bench, design, simulator, vectors, mismatches, seconds), then totals and
 the wall time; exits 1 if any bench failed, compared nothing, or a fault injection went undetected. A missing
-simulator is a failure.
+simulator is a failure. --model: the conv-layer benches run layers of that model file (verify.plan.model_conv_runs)
+instead of the synthetic ResNet-18's.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
@@ -49,10 +51,25 @@ def run_suite(runs: list[BenchRun], sims: tuple[str, ...], progress=print, file=
 
 
 def main(argv: list[str]) -> int:
-    short = "--short" in argv
+    ap = argparse.ArgumentParser(prog="python -m verify.suite")
+    ap.add_argument("--short", action="store_true", help="make test's quick share")
+    ap.add_argument("--model", default=None, help="model file whose layers the conv-layer benches run")
+    args = ap.parse_args(argv)
+    try:
+        return verify_suite(args.short, args.model)
+    except ValueError as e:
+        print(f"verify: {e}", file=sys.stderr)
+        return 2
+
+
+def verify_suite(short: bool = False, model: str | None = None) -> int:
+    """Run the suite (short, or the default one with `model`'s conv layers), print the summary; the exit code."""
+    if short and model:
+        raise ValueError("--model applies to the default suite, not --short")
+    runs = short_suite() if short else default_suite(model)
     sims = selected_simulators()
     t0 = time.perf_counter()
-    records, failures = run_suite(short_suite() if short else default_suite(), sims)
+    records, failures = run_suite(runs, sims)
     wall = time.perf_counter() - t0
     exact = [r for r in records if r["expect"] == "exact"]
     faults = [r for r in records if r["expect"] == "fault"]

@@ -96,7 +96,7 @@ class Journal:
 def run_image(session: StreamSession, model: NestedModel, image: np.ndarray, plan: ImagePlan, folder: Path,
               bar, index: int = 0) -> tuple[list[dict], dict]:
     """Every op of `model` on `image` with the conv / linear layers on the RTL; returns the per-layer records
-    (journalled ones included) and the logits check {logits_match, logits_mismatches}."""
+    (journalled ones included, marked "resumed") and the logits check {logits_match, logits_mismatches}."""
     journal = Journal(folder)
     kernels = get_backend("numba")
     ops = model.network.ops
@@ -109,7 +109,7 @@ def run_image(session: StreamSession, model: NestedModel, image: np.ndarray, pla
             tensors[op.name] = run_maxpool(kernels, op, tensors[op.input]).y
         elif op.name in journal.done:
             tensors[op.name] = journal.output(op.name).reshape(1, op.out_ch, *op.out_hw)
-            records.append(journal.done[op.name])
+            records.append({**journal.done[op.name], "resumed": True})
             bar.update(op.macs)
         else:
             assert isinstance(op, Conv)
@@ -121,7 +121,9 @@ def run_image(session: StreamSession, model: NestedModel, image: np.ndarray, pla
                 print(f"verify-long: image {index} {op.name:22} w{record['b_w']}a{record['b_a']} "
                       f"tiles {record['tiles']:5} RTL cycles {record['rtl_cycles']:9} sim cycles "
                       f"{record['sim_cycles']:9} mismatches {record['mismatches']:6} {record['seconds']:6.2f} s "
-                      f"({record['rtl_cycles'] / max(record['rtl_seconds'], 1e-9) / 1e3:6.0f} k cycles/s)", flush=True)
+                      f"({record['rtl_cycles'] / max(record['rtl_seconds'], 1e-9) / 1e3:5.0f} k cycles/s, "
+                      f"{record['rtl_cycles'] / max(record['rtl_cpu_seconds'], 1e-9) / 1e3:5.0f} k per CPU s)",
+                      flush=True)
             bar.set_postfix_str(op.name)
             bar.update(op.macs)
         for t in [t for t, j in last_use.items() if j == i and t != INPUT]:

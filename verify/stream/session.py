@@ -4,13 +4,17 @@ between: Python writes each layer's job file, the harness runs it back to back a
     with StreamSession(design) as s:
         got, figures = s.run_layer(job)          # LayerJob -> (M, N) RTL outputs, cycle figures
 
-figures: {tiles, rtl_cycles, sim_cycles, sim_busy, sim_readout, sim_load, tile_cycle_errors, protocol_errors}:
+figures: {tiles, rtl_cycles, sim_cycles, sim_busy, sim_readout, sim_load, tile_cycle_errors, protocol_errors,
+rtl_cpu_seconds}:
 rtl_cycles are the harness's counted edges from the layer's first load write to its last done, sim_* the
 simulator's schedule for the same GEMM (verify.layer_flow.sim_layer_cycles, the code `cli.py sim` runs);
-tile_cycle_errors counts tiles whose counted or reported cycles differ from sim.tile.os_tile_cycles.
+tile_cycle_errors counts tiles whose counted or reported cycles differ from sim.tile.os_tile_cycles;
+rtl_cpu_seconds is the CPU time the harness process spent on the layer (user + system, /proc/<pid>/stat: unlike
+wall time it does not grow when other processes share the cores).
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -49,6 +53,7 @@ class StreamSession:
         job_path, result_path = self.work_dir / "job.bin", self.work_dir / "result.bin"
         result_path.unlink(missing_ok=True)
         write_job(job_path, job, p.rows, p.cols, p.out_modes[job.mode])
+        self._cpu_at_submit = self.cpu_seconds()
         self.proc.stdin.write(f"{job_path} {result_path}\n")
         self.proc.stdin.flush()
         return result_path
@@ -58,6 +63,7 @@ class StreamSession:
         answer = self.proc.stdout.readline().strip()
         if answer != f"ok {result_path}":
             raise RuntimeError(f"streaming harness on layer {job.name}: {answer or 'exited (no answer)'}")
+        cpu = self.cpu_seconds() - self._cpu_at_submit
         (m, k), n = job.weights.shape, job.acts.shape[1]
         res = read_result(result_path, m, n)
         want = os_tile_cycles(self.params.rows, self.params.cols, k)
@@ -65,7 +71,13 @@ class StreamSession:
         return res.out, {"tiles": len(res.counted), "rtl_cycles": res.layer_cycles, "sim_cycles": sim["total"],
                          "sim_busy": sim["busy"], "sim_readout": sim["readout"], "sim_load": sim["load"],
                          "tile_cycle_errors": int(np.sum((res.counted != want) | (res.reported != want))),
-                         "protocol_errors": res.protocol_errors}
+                         "protocol_errors": res.protocol_errors, "rtl_cpu_seconds": round(cpu, 3)}
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds of the harness process so far (fields 14 and 15 of /proc/<pid>/stat)."""
+        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def run_layer(self, job: LayerJob) -> tuple[np.ndarray, dict]:
         return self.collect(job, self.submit(job))

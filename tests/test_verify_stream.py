@@ -1,0 +1,147 @@
+"""The streaming harness (verify/stream): job/result files, the C++ testbench against the cocotb conv-layer bench on
+the same layers (outputs and cycles), whole networks through it (bit-exact, cycles == sim, logits == golden),
+resuming an interrupted run, dynamic plans, and model files in make verify's conv-layer benches."""
+import json
+
+import numpy as np
+import pytest
+
+from golden.model_file import save_model
+from golden.plan import parse_plan
+from golden.synthetic import synthetic_model
+from verify import runner
+from verify.designs import generate, rtl_config
+from verify.layer_job import LayerJob, model_layer_picks, prepare_layer_job
+from verify.long_run import stream_long_run, verify_long
+from verify.plan import FUSED_LAYER_K_MAX, default_suite
+from verify.stream.job import read_result, write_job
+from verify.stream.session import StreamSession
+
+SHAPE = (3, 5)  # odd: edge tiles in both directions, K < R and K > R layers
+MODEL = "tiny_bottleneck"  # residual, wide (downsample) and logits layers, K from 4 to 72
+
+
+@pytest.fixture(scope="module")
+def design():
+    return generate("top", rtl_config(*SHAPE))
+
+
+@pytest.fixture(scope="module")
+def session(design):
+    with StreamSession(design) as s:
+        yield s
+
+
+def test_job_file_holds_the_operands_and_refuses_what_does_not_fit(tmp_path):
+    job = LayerJob.load(prepare_layer_job("layer1.0.conv3", 4, 6, tmp_path, MODEL))
+    write_job(tmp_path / "job.bin", job, *SHAPE, 0)
+    raw = (tmp_path / "job.bin").read_bytes()
+    head = np.frombuffer(raw, "<i8", 11, 4)
+    (m, k), n = job.weights.shape, job.acts.shape[1]
+    assert raw[:4] == b"DQTJ" and list(head[:5]) == [*SHAPE, m, k, n] and head[10] == 1  # res_en
+    w = np.frombuffer(raw, "<i4", m * k, 4 + 88).reshape(m, k)
+    assert np.array_equal(w, job.weights)
+    assert len(raw) == 4 + 88 + 4 * (m * k + k * n) + 8 * (3 * m + m * n)
+    too_wide = LayerJob(**{**job.__dict__, "weights": job.weights + (1 << 40)})
+    with pytest.raises(ValueError, match="does not fit <i4"):
+        write_job(tmp_path / "bad.bin", too_wide, *SHAPE, 0)
+
+
+def test_result_file_of_the_wrong_size_is_refused(tmp_path):
+    path = tmp_path / "r.bin"
+    path.write_bytes(b"DQTR" + np.array([1, 10, 0], "<i8").tobytes() + np.array([5, 5], "<i4").tobytes()
+                     + np.zeros(6, "<i8").tobytes())
+    assert read_result(path, 2, 3).out.shape == (2, 3)
+    with pytest.raises(ValueError, match="expected"):
+        read_result(path, 2, 4)
+
+
+@pytest.mark.parametrize("layer, b_w, b_a", [("layer1.0.conv3", 4, 6), ("layer1.0.downsample", 2, 8),
+                                              ("layer2.0.conv2", 6, 4), ("fc", 8, 8), ("conv1", 8, 8)])
+def test_stream_and_cocotb_agree_on_a_layer(design, session, tmp_path, layer, b_w, b_a):
+    """The same job through the cocotb conv-layer bench and the C++ harness: both bit-exact against golden
+    (so equal outputs), the same counted layer cycles, equal to the simulator's."""
+    path = prepare_layer_job(layer, b_w, b_a, tmp_path, MODEL)
+    job = LayerJob.load(path)
+    got, figures = session.run_layer(job)
+    assert np.array_equal(got, job.expected)
+    assert figures["tile_cycle_errors"] == 0 and figures["protocol_errors"] == 0
+    assert figures["rtl_cycles"] == figures["sim_cycles"]
+    cocotb = runner.run_bench(runner.build(design, "verilator"), "verify.benches.conv_layer",
+                              env={"VERIFY_JOB": str(path)}, tag=f"stream-vs-cocotb-{layer}")
+    assert cocotb.ok
+    rec = next(r for r in cocotb.records if r["bench"] == f"layer {layer}")
+    assert rec["mismatches"] == 0 and rec["vectors"] == got.size
+    assert (rec["tiles"], rec["rtl_cycles"]) == (figures["tiles"], figures["rtl_cycles"])
+
+
+def test_a_wrong_output_is_seen_as_a_mismatch(session, tmp_path):
+    """The harness reports what the RTL drains: a job whose expected output is off by one in one place differs
+    there (the comparison can fail)."""
+    job = LayerJob.load(prepare_layer_job("layer1.0.conv3", 4, 6, tmp_path, MODEL))
+    got, _ = session.run_layer(job)
+    wrong = job.expected.copy()
+    wrong[1, 2] += 1
+    assert int(np.sum(got != wrong)) == 1
+
+
+def test_whole_network_resumes_where_it_stopped(design, tmp_path):
+    out = tmp_path / "run"
+    first = stream_long_run(MODEL, 0, out, pe="3x5")
+    assert first["passed"] and first["layers"] == 10 and first["resumed_layers"] == 0
+    assert first["rtl_cycles"] == first["sim_cycles"] and first["mismatches"] == 0
+    assert first["logits"] == [{"image": 0, "logits_match": True, "logits_mismatches": 0}]
+    journal = out / "image-0" / "journal.jsonl"
+    lines = journal.read_text().splitlines()
+    journal.write_text("\n".join(lines[:4]) + "\n")  # interrupted after the 4th layer
+    again = stream_long_run(MODEL, 0, out, pe="3x5")
+    assert again["passed"] and again["resumed_layers"] == 4 and again["layers"] == 10
+    assert [r["bench"] for r in again["records"]] == [r["bench"] for r in first["records"]]
+    assert [r["rtl_cycles"] for r in again["records"]] == [r["rtl_cycles"] for r in first["records"]]
+    assert (out / "layers.csv").read_text().count("\n") == 11 and (out / "layers.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="other settings .*plan"):
+        stream_long_run(MODEL, 0, out, plan="uniform:4", pe="3x5")
+
+
+def test_dynamic_plan_runs_each_image_at_its_controllers_widths(design, tmp_path):
+    from golden.inference import infer
+    from golden.synthetic import synthetic_images
+
+    s = verify_long(MODEL, pe="3x5", plan="dynamic", images=2, out=tmp_path / "dyn")
+    assert s["passed"] and s["layers"] == 20 and s["harness"] == "stream"
+    model = synthetic_model(MODEL, 0)
+    want = infer(model, synthetic_images(model.network, 2, 0), dynamic=True).widths
+    for image in (0, 1):
+        got = {r["bench"]: (r["b_w"], r["b_a"]) for r in s["records"] if r["image"] == image}
+        assert got == {layer.name: want[image][layer.name] for layer in model.network.layers}
+    assert json.loads((tmp_path / "dyn" / "summary.json").read_text())["images"] == 2
+
+
+def test_model_file_runs_through_the_stream_and_the_cocotb_path_refuses_it(design, tmp_path):
+    path = tmp_path / "tiny.safetensors"
+    model = synthetic_model("tiny", 1)
+    save_model(model, path)
+    s = verify_long(str(path), pe="3x5", plan="uniform:4", out=tmp_path / "file")
+    widths = parse_plan("uniform:4", model.network, model.spec).layer_widths(model.network, model.spec)
+    assert s["passed"] and s["layers"] == 7
+    assert {r["bench"]: (r["b_w"], r["b_a"]) for r in s["records"]} == widths
+    with pytest.raises(ValueError, match="need --harness stream"):
+        verify_long(str(path), harness="cocotb", out=tmp_path / "c")
+    with pytest.raises(ValueError, match="fixed PEs only"):
+        verify_long(MODEL, pe_mode="fused", harness="stream", out=tmp_path / "f")
+
+
+def test_make_verify_model_picks_the_conv_layer_benches_from_the_file(tmp_path):
+    path = tmp_path / "tiny.safetensors"
+    model = synthetic_model("tiny", 1)
+    save_model(model, path)
+    picks = model_layer_picks(model, FUSED_LAYER_K_MAX)
+    assert picks == {"stem": ("conv1", 8, 8), "middle": ("layer2.0.downsample", 4, 6),
+                     "fused": ("layer2.0.downsample", 2, 3)}
+    conv = {r.name: r for r in default_suite(str(path)) if r.module == "conv_layer"}
+    assert sorted(conv) == ["conv_layer", "conv_layer_fused", "conv_layer_stem"]
+    assert conv["conv_layer"].params == {"layer": "layer2.0.downsample", "b_w": 4, "b_a": 6, "model": str(path)}
+    job = LayerJob.load(prepare_layer_job("conv1", 8, 8, tmp_path, str(path), seed=0))
+    assert job.name == "conv1" and job.expected.shape == (8, 256)
+    default = {r.name: r.params for r in default_suite() if r.module == "conv_layer"}
+    assert default["conv_layer"] == {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}
