@@ -145,3 +145,17 @@ def test_make_verify_model_picks_the_conv_layer_benches_from_the_file(tmp_path):
     assert job.name == "conv1" and job.expected.shape == (8, 256)
     default = {r.name: r.params for r in default_suite() if r.module == "conv_layer"}
     assert default["conv_layer"] == {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}
+
+
+def test_generated_design_is_reused_until_the_generator_or_config_changes(monkeypatch, tmp_path):
+    import verify.designs as designs
+    from verify import toolchain
+
+    with toolchain.build_root_at(tmp_path):
+        first = designs.generate("view_unit", rtl_config(4, 4))
+        monkeypatch.setattr(designs, "write_unit_rtl", lambda *a: (_ for _ in ()).throw(AssertionError("elaborated")))
+        assert designs.generate("view_unit", rtl_config(4, 4)) == first  # the stamp matches: no elaboration
+        stamp = tmp_path / "rtl" / "view_unit" / "generator.sha256"
+        stamp.write_text("0" * 64)  # what an edited generator source does to the digest
+        with pytest.raises(AssertionError, match="elaborated"):
+            designs.generate("view_unit", rtl_config(4, 4))

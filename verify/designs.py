@@ -6,6 +6,8 @@ its widths from the manifest and never restates them.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,15 +44,40 @@ def _write_if_changed(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
 
 
+def generator_digest(unit: str, cfg: RtlConfig) -> str:
+    """sha256 of everything the emitted files depend on: the generator's sources (rtl/, and golden/ and sim/ whose
+    modules it imports), the Amaranth version, the unit and the configuration."""
+    import amaranth
+
+    digest = hashlib.sha256(f"{unit}\0{cfg!r}\0{amaranth.__version__}".encode())
+    root = Path(__file__).resolve().parent.parent
+    for path in sorted(p for package in ("rtl", "golden", "sim") for p in (root / package).rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def generate(unit: str, cfg: RtlConfig) -> Design:
-    """Emit `unit` ("view_unit" | "pe" | "output_unit" | "top") for `cfg`; returns the Design to build."""
+    """Emit `unit` ("view_unit" | "pe" | "output_unit" | "top") for `cfg`; returns the Design to build.
+
+    The folder keeps a stamp of generator_digest: when it matches and the files are there, the design is reused
+    without elaborating it again (the 16x16 top takes 8 s and more)."""
     key = design_key(unit, cfg)
     out = build_root() / "rtl" / key
     out.mkdir(parents=True, exist_ok=True)
+    stamp, digest = out / "generator.sha256", generator_digest(unit, cfg)
+    if stamp.exists() and stamp.read_text() == digest and (out / MANIFEST_FILE).exists():
+        manifest = json.loads((out / MANIFEST_FILE).read_text())
+        if all((out / f["path"]).exists() for f in manifest["files"]):
+            return _design(key, out, manifest)
     staging = out / "staging"
     manifest = write_rtl(cfg, staging) if unit == "top" else write_unit_rtl(unit, cfg, staging)
     for name in (*(f["path"] for f in manifest["files"]), MANIFEST_FILE):
         _write_if_changed(out / name, (staging / name).read_text())
+    atomic_write_bytes(stamp, digest.encode())
+    return _design(key, out, manifest)
+
+
+def _design(key: str, out: Path, manifest: dict) -> Design:
     sources = tuple((out / f["path"]).resolve() for f in manifest["files"])
     return Design(key=key, toplevel=manifest["top"], sources=sources, manifest_path=(out / MANIFEST_FILE).resolve())
 

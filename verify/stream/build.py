@@ -1,14 +1,15 @@
 """Compile the streaming testbench (harness.cpp) around a generated top with Verilator (--exe --build).
 
 The executable lands in <build root>/stream/<design key>[-t<threads>]/Vdqt_top (toolchain.build_root(), default
-build/verify). The design's widths (R, C, N, ACC, OUT lane bits) come from its manifest as -D defines. A stamp file
-holds the sha256 of the sources, the flags and the Verilator version: an unchanged design is not rebuilt, and the
-C++ compile goes through ccache (toolchain.setup_env: OBJCACHE=ccache) when it is rebuilt.
+build/verify), compiled with CXX_OPT. The design's widths (R, C, N, ACC, OUT lane bits) come from its manifest as
+-D defines. A stamp file holds the sha256 of the sources, the flags and the Verilator version: an unchanged design
+is not rebuilt, and the C++ compile goes through ccache (toolchain.setup_env: OBJCACHE=ccache) when it is rebuilt.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from ..runner import VERILATOR_ARGS, Design
 
 HARNESS = Path(__file__).with_name("harness.cpp")
 EXECUTABLE = "Vdqt_top"
+# 1.75x fewer CPU seconds per simulated cycle than -O2 on the 16x16 top (0.23 s vs 0.40 s for 160,320 cycles);
+# -march=native: the model is built and run on the same machine (the stamp and ccache see these flags).
+CXX_OPT = "-O3 -march=native"
 
 
 def harness_defines(manifest: dict) -> dict[str, int]:
@@ -41,12 +45,12 @@ def build_harness(design: Design, threads: int = 1) -> Path:
     defines = harness_defines(manifest)
     out = toolchain.build_root() / "stream" / (design.key + (f"-t{threads}" if threads > 1 else ""))
     exe = out / EXECUTABLE
-    cflags = " ".join(f"-D{k}={v}" for k, v in defines.items()) + " -O2"
+    cflags = " ".join(f"-D{k}={v}" for k, v in defines.items()) + " " + CXX_OPT
     args = ["verilator", "--cc", "--exe", "--build", "-j", "2", *VERILATOR_ARGS, "--x-assign", "fast",
             "--x-initial", "fast", "--top-module", design.toplevel, "--Mdir", str(out), "-o", EXECUTABLE,
             "-CFLAGS", cflags, *(["--threads", str(threads)] if threads > 1 else []),
             *map(str, design.sources), str(HARNESS)]
-    env = toolchain.setup_env(dict(__import__("os").environ))
+    env = toolchain.setup_env(dict(os.environ))
     version = subprocess.run(["verilator", "--version"], env=env, capture_output=True, text=True, check=True).stdout
     digest = hashlib.sha256("\0".join([*args[:-len(design.sources) - 1], version]).encode())
     for src in (*design.sources, HARNESS):

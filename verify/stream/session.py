@@ -39,7 +39,7 @@ class StreamSession:
         self.params = DutParams.load(design.manifest_path)
         self.exe = build_harness(design, threads)
         self._tmp = None if work_dir is not None else tempfile.TemporaryDirectory(prefix="dqt-stream-")
-        self.work_dir = Path(work_dir) if work_dir is not None else Path(self._tmp.name)
+        self.work_dir = (Path(work_dir) if work_dir is not None else Path(self._tmp.name)).resolve()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen([str(self.exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      bufsize=1, cwd=self.work_dir)
