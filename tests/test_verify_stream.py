@@ -159,3 +159,19 @@ def test_generated_design_is_reused_until_the_generator_or_config_changes(monkey
         stamp.write_text("0" * 64)  # what an edited generator source does to the digest
         with pytest.raises(AssertionError, match="elaborated"):
             designs.generate("view_unit", rtl_config(4, 4))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "no-such.safetensors"], "neither a topology"),
+    (["--images", "0"], "--images must be >= 1"),
+    (["--pe-mode", "fused", "--harness", "stream"], "fixed PEs only"),
+    (["--harness", "cocotb", "--plan", "dynamic"], "need --harness stream"),
+])
+def test_verify_long_cli_names_a_bad_option_in_one_line(tmp_path, args, message):
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    result = CliRunner().invoke(cli, ["verify-long", *args, "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
