@@ -34,7 +34,7 @@ def children_cpu() -> float:
 
 
 def compare(layer: str, b_w: int, b_a: int, work: Path) -> dict:
-    path = prepare_layer_job(layer, b_w, b_a, work)
+    path = prepare_layer_job(layer, b_w, b_a, work.resolve())  # the simulator runs in its own folder
     job = LayerJob.load(path)
     design = generate("top", rtl_config(16, 16))
     built = runner.build(design, "verilator")
