@@ -93,7 +93,7 @@ def test_whole_network_resumes_where_it_stopped(design, tmp_path):
     assert first["logits"] == [{"image": 0, "logits_match": True, "logits_mismatches": 0}]
     journal = out / "image-0" / "journal.jsonl"
     lines = journal.read_text().splitlines()
-    journal.write_text("\n".join(lines[:4]) + "\n")  # interrupted after the 4th layer
+    journal.write_text("\n".join(lines[:4]) + "\n" + lines[4][:20])  # killed while appending the 5th layer
     again = stream_long_run(MODEL, 0, out, pe="3x5")
     assert again["passed"] and again["resumed_layers"] == 4 and again["layers"] == 10
     assert [r["bench"] for r in again["records"]] == [r["bench"] for r in first["records"]]

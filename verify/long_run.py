@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import sys
 import time
@@ -79,7 +80,8 @@ def stream_long_run(model: str, seed: int, out: Path, plan: str | None = None, i
         raise ValueError(f"--input {input_path} holds {len(batch)} images, fewer than --images {images}")
     design = generate("top", rtl_config(rows, cols))
     source = Path(model)
-    settings = {"model": model, "model_bytes": source.stat().st_size if source.is_file() else None, "seed": seed,
+    digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.is_file() else None
+    settings = {"model": model, "model_sha256": digest, "seed": seed,
                 "plan": plan or "width_cycle", "images": images, "input": input_path, "design": design.key}
     check_settings(out, settings, fresh)
     with StreamSession(design, out / "work", threads) as session:

@@ -72,11 +72,15 @@ class Journal:
         self.tensors.mkdir(parents=True, exist_ok=True)
         self.done: dict[str, dict] = {}
         if self.path.exists():
-            for line in self.path.read_text().splitlines():
-                if line.strip():
-                    record = json.loads(line)
-                    if (self.tensors / f"{record['bench']}.npy").exists():
-                        self.done[record["bench"]] = record
+            text = self.path.read_text()
+            lines = text.splitlines()
+            if text and not text.endswith("\n"):  # killed while appending: drop the partial last line
+                lines = lines[:-1]
+                atomic_write_bytes(self.path, "".join(line + "\n" for line in lines).encode())
+            for line in lines:
+                record = json.loads(line)
+                if (self.tensors / f"{record['bench']}.npy").exists():
+                    self.done[record["bench"]] = record
 
     def output(self, name: str) -> np.ndarray:
         return np.load(self.tensors / f"{name}.npy").astype(np.int64)
