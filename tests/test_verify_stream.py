@@ -98,7 +98,8 @@ def test_whole_network_resumes_where_it_stopped(design, tmp_path):
     assert again["passed"] and again["resumed_layers"] == 4 and again["layers"] == 10
     assert [r["bench"] for r in again["records"]] == [r["bench"] for r in first["records"]]
     assert [r["rtl_cycles"] for r in again["records"]] == [r["rtl_cycles"] for r in first["records"]]
-    assert (out / "layers.csv").read_text().count("\n") == 11 and (out / "layers.png").stat().st_size > 0
+    assert (out / "layers.csv").read_text().count("\n") == 11
+    assert (out / "layers.png").stat().st_size > 0 and (out / "layers.svg").stat().st_size > 0
     with pytest.raises(ValueError, match="other settings .*plan"):
         stream_long_run(MODEL, 0, out, plan="uniform:4", pe="3x5")
 

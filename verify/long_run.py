@@ -9,7 +9,8 @@ Two harnesses drive the same generated top (verify.designs.generate "top", K_MAX
           harness runs its tiles back to back without Python in the cycle loop; any model (a topology's seeded
           synthetic model or a model file), several images, dynamic plans; resumable per layer (journal in --out).
   cocotb  (fused PEs, or on request) verify/benches/network.py, one synthetic image, every cycle driven by cocotb.
-Both write layers.csv, summary.json and layers.png (time and cycles per layer) to --out and print the wall time.
+Both write layers.csv, summary.json and layers.png / layers.svg (time and cycles per layer) to --out and print the
+wall time.
 Exits 1 on any mismatch, cycle disagreement or failed test.
 """
 from __future__ import annotations
@@ -142,8 +143,9 @@ def _write(out: Path, summary: dict, layers: list[dict], fields: list[str] = LAY
     ax.set_title(f"{summary['model']} through the RTL ({summary['simulator']}): {summary['wall_s']} s, "
                  f"{summary['mismatches']} mismatches")
     fig.tight_layout()
-    with atomic_path(out / "layers.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+    for fmt in ("png", "svg"):
+        with atomic_path(out / f"layers.{fmt}") as tmp:
+            fig.savefig(tmp, format=fmt, dpi=100)
     plt.close(fig)
 
 
@@ -183,7 +185,7 @@ def summary_lines(s: dict) -> list[str]:
              + (f"; {s['resumed_layers']} layers resumed from the journal" if s.get("resumed_layers") else "")]
     lines += [f"verify-long: image {x['image']}: logits {'==' if x['logits_match'] else '!='} golden "
               f"({x['logits_mismatches']} differ)" for x in s.get("logits", [])]
-    lines.append(f"verify-long: results in {s['out']}/ (summary.json, layers.csv, layers.png)")
+    lines.append(f"verify-long: results in {s['out']}/ (summary.json, layers.csv, layers.png, layers.svg)")
     lines.append("RESULT: " + ("PASS" if s["passed"] else f"FAIL (failed tests {s.get('failed_tests', [])})"))
     return lines
 
