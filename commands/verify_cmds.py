@@ -45,7 +45,7 @@ def verify_long(ctx, model, plan, images, input_path, seed, pe, pe_mode, harness
 
     try:
         s = run(model, seed, pe, pe_mode, harness, plan, images, threads, fresh, out, input_path)
-    except (ValueError, TypeError, OSError) as e:
+    except (ValueError, TypeError, OSError, RuntimeError) as e:  # RuntimeError: the harness build or run failed
         raise fail(e) from e
     click.echo("\n" + "\n".join(summary_lines(s)))
     ctx.exit(0 if s["passed"] else 1)
