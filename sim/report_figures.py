@@ -1,5 +1,5 @@
-"""The figures of a `sim` report, as render functions returning `{file name: bytes}` (PDF, SVG, PNG;
-sim/figures.py style):
+"""The figures of a `sim` report, as render functions returning `{file name: bytes}` (PDF, SVG, PNG, or the
+`formats` asked for; sim/figures.py style):
 
     cycles.*   per layer: compute (busy), readout and DRAM-stall cycles, horizontal stacked bars
     energy.*   per layer: energy by level (MAC, view units, SRAM, DRAM), horizontal stacked bars
@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from .figures import COLUMN_WIDTH_IN, OKABE_ITO, per_layer_height, pyplot, render_figure, si_scale
+from .figures import COLUMN_WIDTH_IN, FORMATS, OKABE_ITO, per_layer_height, pyplot, render_figure, si_scale
 from .memory import OPERANDS
 
 MAX_BARS = 150
@@ -88,7 +88,7 @@ def _stacked_barh(rows: list[dict], parts: dict[str, np.ndarray], colours: dict,
     return fig
 
 
-def render_cycles(rows: list[dict], title: str) -> dict[str, bytes]:
+def render_cycles(rows: list[dict], title: str, formats: tuple[str, ...] = FORMATS) -> dict[str, bytes]:
     """cycles.{pdf,svg,png}: per layer compute (busy = SCALE-Sim's compute cycles + 1), readout, exposed operand
     load + tile issue (sim.tile.os_layer_schedule), DRAM stall."""
     rows, grouped = grouped_rows([{**r, "busy_cycles": r["compute_cycles"] + 1} for r in rows])
@@ -99,28 +99,29 @@ def render_cycles(rows: list[dict], title: str) -> dict[str, bytes]:
     colours = {"compute": OKABE_ITO[0], "readout": OKABE_ITO[5], "load + issue": OKABE_ITO[1],
                "stall (DRAM)": OKABE_ITO[3]}
     return render_figure(_stacked_barh(rows, parts, colours, "cycles", "cycles per image", title, grouped),
-                         "cycles")
+                         "cycles", formats)
 
 
-def render_energy(rows: list[dict], title: str) -> dict[str, bytes]:
+def render_energy(rows: list[dict], title: str, formats: tuple[str, ...] = FORMATS) -> dict[str, bytes]:
     """energy.{pdf,svg,png}: per layer energy by level (µJ in the rows; the axis picks its SI prefix)."""
     rows, grouped = grouped_rows(rows)
     parts = {LEVEL_LABELS[lv]: np.array([r[f"energy_{lv}_uj"] * 1e-6 for r in rows]) for lv in LEVELS}
     colours = {LEVEL_LABELS[lv]: LEVEL_COLOURS[lv] for lv in LEVELS}
-    return render_figure(_stacked_barh(rows, parts, colours, "J", "energy per image", title, grouped), "energy")
+    return render_figure(_stacked_barh(rows, parts, colours, "J", "energy per image", title, grouped), "energy",
+                         formats)
 
 
-def render_traffic(rows: list[dict], title: str) -> dict[str, bytes]:
+def render_traffic(rows: list[dict], title: str, formats: tuple[str, ...] = FORMATS) -> dict[str, bytes]:
     """traffic.{pdf,svg,png}: per layer DRAM bytes by operand."""
     rows, grouped = grouped_rows(rows)
     parts = {OPERAND_LABELS[op]: np.array([r[f"dram_{op}_bytes"] for r in rows], dtype=np.float64)
              for op in OPERANDS}
     colours = {OPERAND_LABELS[op]: OPERAND_COLOURS[op] for op in OPERANDS}
     return render_figure(_stacked_barh(rows, parts, colours, "B", "DRAM traffic per image", title, grouped),
-                         "traffic")
+                         "traffic", formats)
 
 
-def render_breakdown(breakdown: dict, title: str) -> dict[str, bytes]:
+def render_breakdown(breakdown: dict, title: str, formats: tuple[str, ...] = FORMATS) -> dict[str, bytes]:
     """breakdown.{pdf,svg,png}: per image energy by level (bars), each split by operand (stacks);
     `breakdown` = summary.json's "energy_breakdown_uj" ({level: {operand: µJ}})."""
     plt = pyplot()
@@ -139,4 +140,4 @@ def render_breakdown(breakdown: dict, title: str) -> dict[str, bytes]:
     ax.set_title(title)
     ax.legend(loc="upper left", frameon=False)
     fig.tight_layout()
-    return render_figure(fig, "breakdown")
+    return render_figure(fig, "breakdown", formats)
