@@ -1,5 +1,6 @@
 """Hardware reports of a simulation: summary fields, layers.csv columns, table.tex / table.md, figures
-(cycles, energy, traffic, breakdown; PDF + SVG + PNG) and a SCALE-Sim-layout COMPUTE_REPORT.csv.
+(cycles, energy, traffic, breakdown; PDF + SVG + PNG, or the formats asked for) and a SCALE-Sim-layout
+COMPUTE_REPORT.csv.
 
 `hardware_report(sims)` takes one `NetworkSim` (static plan) or one per image (dynamic plan); with several
 images the per-layer numbers are means over the images and the totals come with mean / min / max.

@@ -21,6 +21,7 @@ from .figures import COLUMN_WIDTH_IN, FORMATS, OKABE_ITO, per_layer_height, pypl
 from .memory import OPERANDS
 
 MAX_BARS = 150
+BAR_HALF = 0.4  # half a bar's height, in rows
 CHANNEL_SUFFIX = re.compile(r"^(.*)Channel_\d+$")
 LEVELS = ("mac", "view", "sram", "dram")
 LEVEL_LABELS = {"mac": "MAC", "view": "view units", "sram": "SRAM", "dram": "DRAM"}
@@ -68,17 +69,24 @@ def grouped_rows(rows: list[dict]) -> tuple[list[dict], str]:
 
 def _stacked_barh(rows: list[dict], parts: dict[str, np.ndarray], colours: dict, unit: str, quantity: str,
                   title: str, grouped: str):
-    """A one-column figure of horizontal stacked bars, one per row, first row on top."""
+    """A one-column figure of horizontal stacked bars, one per row, first row on top; the values are
+    non-negative, the x axis starts at 0 with 5 % room right of the longest bar. Each part is one
+    PolyCollection of rectangles (a bar per Rectangle patch costs about a fifth more drawing time)."""
+    from matplotlib.collections import PolyCollection
+
     plt = pyplot()
     names = [r["name"] for r in rows]
     divisor, prefix = si_scale(sum(parts.values()))
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, per_layer_height(len(rows))), layout="constrained")
-    y = np.arange(len(rows))
+    y = np.arange(len(rows), dtype=np.float64)
     left = np.zeros(len(rows))
     for key, values in parts.items():
-        scaled = np.asarray(values, dtype=np.float64) / divisor
-        ax.barh(y, scaled, left=left, height=0.8, label=key, color=colours[key], linewidth=0)
-        left += scaled
+        right = left + np.asarray(values, dtype=np.float64) / divisor
+        corners = np.stack([np.stack([left, y - BAR_HALF], -1), np.stack([right, y - BAR_HALF], -1),
+                            np.stack([right, y + BAR_HALF], -1), np.stack([left, y + BAR_HALF], -1)], axis=1)
+        ax.add_collection(PolyCollection(corners, facecolors=colours[key], linewidths=0, label=key), autolim=False)
+        left = right
+    ax.set_xlim(0, 1.05 * (left.max(initial=0.0) or 1.0))
     ax.set_yticks(y, names, fontsize=6 if len(rows) <= 60 else 5)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.grid(axis="y", visible=False)
