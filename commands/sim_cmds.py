@@ -68,7 +68,7 @@ def _inputs(model_name, input_path, topology_path, energy_path, plan) -> dict:
 @click.option("--topology-format", default="auto", show_default=True, type=click.Choice(FORMATS),
               help="conv or gemm (Layer, M, N, K); auto: gemm when the header reads M, N, K")
 @click.option("--figures", default="png", show_default=True, type=click.Choice(list(FIGURE_CHOICES)),
-              help="all: PDF + SVG + PNG (papers); png: PNG only (3x faster); none: no figures")
+              help="all: PDF + SVG + PNG (papers); png: PNG only (about 2x faster); none: no figures")
 def sim(model_name, plan, dynamic, batch, seed, input_path, backend, out_dir, force, limits, pe, dataflow, pe_mode,
         layout, weight_sram_kib, act_sram_kib, out_sram_kib, dram_bytes_per_cycle, clock_mhz, energy_path,
         topology_path, topology_format, figures) -> None:

@@ -2,8 +2,8 @@
 and rendering of a figure to PDF + SVG (vector) and PNG (300 dpi) bytes.
 
 FIGURE_CHOICES are the formats a command's `--figures` option names: "all" (PDF + SVG + PNG), "png" (the
-raster only: about a third of the rendering time, and no PDF font subsetting), "none" (no figure; matplotlib
-is not even imported).
+raster only: a bit over half the drawing time of all three, and no PDF font subsetting), "none" (no figure;
+matplotlib is not even imported).
 
 Render functions return `{file name: bytes}` so the caller writes every file of a report in one place.
 
