@@ -10,6 +10,7 @@ SEED    ?= 0
 PE      ?= 16x16
 DATAFLOW ?= os
 PE_MODE ?= fixed
+FIGURES ?= png
 TOPOLOGY ?=
 NAME    := $(notdir $(basename $(or $(TOPOLOGY),$(MODEL))))
 OUT     ?= out/sim-$(NAME)
@@ -32,7 +33,7 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh
 setup: $(STAMP)
 
 sim: $(STAMP)
-	$(PY) cli.py sim $(NETWORK) --plan $(PLAN) $(if $(TOPOLOGY),,--batch $(BATCH) --seed $(SEED)) --pe $(PE) --dataflow $(DATAFLOW) --pe-mode $(PE_MODE) --out $(OUT)
+	$(PY) cli.py sim $(NETWORK) --plan $(PLAN) $(if $(TOPOLOGY),,--batch $(BATCH) --seed $(SEED)) --pe $(PE) --dataflow $(DATAFLOW) --pe-mode $(PE_MODE) --figures $(FIGURES) --out $(OUT)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"

@@ -9,6 +9,7 @@ from golden.run_folder import RunFolder
 from golden.session import run_golden
 from golden.topologies import TOPOLOGIES
 from sim.config import DATAFLOWS, LAYOUTS, PE_MODES
+from sim.figures import FIGURE_CHOICES
 from sim.report import format_layer_table, report_files
 from sim.session import (check_model_option, check_plan_option, energy_option, make_config, renamed_notes,
                          run_name, simulate_golden_run, simulate_topology)
@@ -66,12 +67,15 @@ def _inputs(model_name, input_path, topology_path, energy_path, plan) -> dict:
               help="SCALE-Sim topology CSV to simulate instead of --model (no golden inference)")
 @click.option("--topology-format", default="auto", show_default=True, type=click.Choice(FORMATS),
               help="conv or gemm (Layer, M, N, K); auto: gemm when the header reads M, N, K")
+@click.option("--figures", default="png", show_default=True, type=click.Choice(list(FIGURE_CHOICES)),
+              help="all: PDF + SVG + PNG (papers); png: PNG only (about 2x faster); none: no figures")
 def sim(model_name, plan, dynamic, batch, seed, input_path, backend, out_dir, force, limits, pe, dataflow, pe_mode,
         layout, weight_sram_kib, act_sram_kib, out_sram_kib, dram_bytes_per_cycle, clock_mhz, energy_path,
-        topology_path, topology_format) -> None:
+        topology_path, topology_format, figures) -> None:
     """Run MODEL on a batch, then simulate it on the array; publish OUT/summary.json, layers.csv (golden and
-    hardware fields together), logits.npy, layers.png, table.tex, table.md, figures (cycles, energy, traffic,
-    breakdown as PDF, SVG, PNG), COMPUTE_REPORT.csv and run.json (the manifest, written last); print the tables."""
+    hardware fields together), logits.npy, table.tex, table.md, COMPUTE_REPORT.csv, the figures (layers.png and
+    cycles, energy, traffic, breakdown as PNG; with --figures all also as PDF and SVG) and run.json (the
+    manifest, written last); print the tables."""
     try:
         config = make_config(pe, dataflow, pe_mode, layout, weight_sram_kib, act_sram_kib, out_sram_kib,
                              dram_bytes_per_cycle, clock_mhz)
@@ -93,14 +97,16 @@ def sim(model_name, plan, dynamic, batch, seed, input_path, backend, out_dir, fo
                 name = printable(run_name(topology_path))
                 report, files = report_files(simulate_topology(topo, plan, config, energy), name, extra_summary={
                     "model": name, "topology": name, "topology_format": topo.format,
-                    "plan": plan or f"uniform:{config.spec.n_bits}", "renamed_layers": notes})
+                    "plan": plan or f"uniform:{config.spec.n_bits}", "renamed_layers": notes},
+                    formats=FIGURE_CHOICES[figures])
             else:
                 run = run_golden(model_name, plan, dynamic, batch, seed, input_path, backend, progress=click.echo,
                                  limits=limits)
-                golden = {"files": golden_report.report_files(run), "summary": golden_report.summary(run),
-                          "layers": golden_report.layer_rows(run)}
+                golden = {"files": golden_report.report_files(run, figure=figures != "none"),
+                          "summary": golden_report.summary(run), "layers": golden_report.layer_rows(run)}
                 report, files = report_files(simulate_golden_run(run, config, energy),
-                                             printable(run_name(model_name)), golden)
+                                             printable(run_name(model_name)), golden,
+                                             formats=FIGURE_CHOICES[figures])
             paths = folder.publish(files, _inputs(model_name, input_path, topology_path, energy_path, plan))
     except (ValueError, TypeError, OSError) as e:
         raise fail(e) from e

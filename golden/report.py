@@ -96,14 +96,17 @@ def _png_bytes(run: GoldenRun) -> bytes:
     return buf.getvalue()
 
 
-def report_files(run: GoldenRun) -> dict:
-    """{file name: bytes, or a callable rendering them}: summary.json, layers.csv, logits.npy, layers.png."""
-    return {
+def report_files(run: GoldenRun, figure: bool = True) -> dict:
+    """{file name: bytes, or a callable rendering them}: summary.json, layers.csv, logits.npy, and layers.png
+    when `figure`."""
+    files = {
         "summary.json": json_bytes(summary(run)),
         "layers.csv": csv_text(LAYER_FIELDS, layer_rows(run)).encode(),
         "logits.npy": _npy_bytes(run.result.logits),
-        "layers.png": lambda: _png_bytes(run),
     }
+    if figure:
+        files["layers.png"] = lambda: _png_bytes(run)
+    return files
 
 
 def json_bytes(obj) -> bytes:

@@ -1,5 +1,6 @@
 """Hardware reports of a simulation: summary fields, layers.csv columns, table.tex / table.md, figures
-(cycles, energy, traffic, breakdown; PDF + SVG + PNG) and a SCALE-Sim-layout COMPUTE_REPORT.csv.
+(cycles, energy, traffic, breakdown; PDF + SVG + PNG, or the formats asked for) and a SCALE-Sim-layout
+COMPUTE_REPORT.csv.
 
 `hardware_report(sims)` takes one `NetworkSim` (static plan) or one per image (dynamic plan); with several
 images the per-layer numbers are means over the images and the totals come with mean / min / max.
@@ -15,6 +16,7 @@ import numpy as np
 from golden.report import csv_text, json_bytes
 
 from .explain import explain
+from .figures import FORMATS
 from .memory import OPERANDS
 from .report_figures import render_breakdown, render_cycles, render_energy, render_traffic
 from .report_tables import render_table_md, render_table_tex
@@ -159,12 +161,13 @@ def format_layer_table(report: dict) -> str:
 
 
 def report_files(sims: NetworkSim | Sequence[NetworkSim], network: str, golden: dict | None = None,
-                 extra_summary: dict | None = None) -> tuple[dict, dict]:
+                 extra_summary: dict | None = None, formats: tuple[str, ...] = FORMATS) -> tuple[dict, dict]:
     """(hardware report, {file name: bytes or a callable rendering them}) of one run. `golden` is the golden run's
     files (golden.report.report_files) and summary / layer rows, as {"files", "summary", "layers"}, or None for a
     topology CSV run; summary.json and layers.csv hold golden and hardware fields together; `extra_summary` keys
     (e.g. the topology file and plan of a CSV run) go into summary.json too. `network` names the run in
-    captions and titles (no folder paths). Figures: sim/report_figures.py."""
+    captions and titles (no folder paths). Figures: sim/report_figures.py, in `formats` (sim.figures.FORMATS,
+    or fewer: sim.figures.FIGURE_CHOICES; none when empty)."""
     report = hardware_report(sims)
     report["summary"].update(extra_summary or {})
     summary = merge_summary(None if golden is None else golden["summary"], report)
@@ -178,7 +181,8 @@ def report_files(sims: NetworkSim | Sequence[NetworkSim], network: str, golden: 
         "table.md": render_table_md(rows, summary, network).encode(),
         "COMPUTE_REPORT.csv": render_compute_report(sims).encode(),
     })
-    for render in (render_cycles, render_energy, render_traffic):
-        files.update(render(rows, title))
-    files.update(render_breakdown(summary["energy_breakdown_uj"], title))
+    if formats:
+        for render in (render_cycles, render_energy, render_traffic):
+            files.update(render(rows, title, formats))
+        files.update(render_breakdown(summary["energy_breakdown_uj"], title, formats))
     return report, files

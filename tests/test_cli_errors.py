@@ -81,7 +81,7 @@ def test_huge_topology_runs_with_raised_limit_and_grouped_plot(tmp_path):
     """Issue 10: 4,974 layers spent minutes drawing cycles.png; the plot now groups layers and says so."""
     path = tmp_path / "big.csv"
     path.write_text(CSV_HEAD + "DPc, 16, 16, 3, 3, 4974, 1, 1,\n")
-    res = _run("sim", "--topology", path, "--out", tmp_path / "o", "--limit", "max_layers=5000")
+    res = _run("sim", "--topology", path, "--out", tmp_path / "o", "--limit", "max_layers=5000", "--figures", "all")
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert len(summary["layers"]) == 4974

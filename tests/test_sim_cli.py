@@ -67,6 +67,23 @@ def test_sim_tiny_writes_hardware_reports(tmp_path):
         assert (out / name).is_file()
 
 
+@pytest.mark.parametrize("figures, written", [
+    (None, {"layers.png"} | {f"{stem}.png" for stem in ("cycles", "energy", "traffic", "breakdown")}),
+    ("all", {"layers.png"} | {f"{stem}.{fmt}" for stem in ("cycles", "energy", "traffic", "breakdown")
+                              for fmt in ("pdf", "svg", "png")}),
+    ("none", set()),
+])
+def test_sim_figures_option(tmp_path, figures, written):
+    """--figures: PNG only by default, PDF + SVG + PNG with `all`, no figure (nor layers.png) with `none`."""
+    out = tmp_path / "o"
+    result = invoke("sim", "--model", "tiny", "--backend", "numpy", "--pe", "4x4", "--out", str(out),
+                    *(() if figures is None else ("--figures", figures)))
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in out.iterdir()}
+    assert {n for n in names if n.endswith((".png", ".pdf", ".svg"))} == written
+    assert {"summary.json", "layers.csv", "table.tex", "table.md", "COMPUTE_REPORT.csv", "run.json"} <= names
+
+
 def test_sim_dynamic_counts_the_controller(tmp_path):
     out = tmp_path / "o"
     result = invoke("sim", "--model", "tiny", "--dynamic", "--batch", "3", "--backend", "numpy", "--pe", "4x4",
