@@ -29,6 +29,8 @@ class BenchRun:
     params: dict = field(default_factory=dict)
     fault: str | None = None
     pe_mode: str = "fixed"
+    tests: tuple[str, ...] | None = None  # cocotb tests of `module` to run (None: all)
+    sims: tuple[str, ...] | None = None   # simulators this run is for (None: every selected one)
 
     def design(self) -> Design:
         return generate(self.unit, rtl_config(*self.shape, k_max=self.k_max, fault=self.fault, pe_mode=self.pe_mode))
@@ -41,7 +43,8 @@ class BenchRun:
 
             env["VERIFY_JOB"] = str(prepare_layer_job(self.params["layer"], self.params["b_w"], self.params["b_a"],
                                                       build_root() / "jobs"))
-        return run_bench(built, f"verify.benches.{self.module}", env=env, tag=self.name)
+        return run_bench(built, f"verify.benches.{self.module}", testcases=list(self.tests) if self.tests else None,
+                         env=env, tag=self.name)
 
     def verdict(self, result: RunResult) -> str | None:
         """None when the run did what it should; otherwise why not."""
@@ -62,14 +65,25 @@ def _tiles(shape, repeats, k_cap, switches, pe_mode: str = "fixed") -> BenchRun:
                     {"repeats": repeats, "k_cap": k_cap, "switches": switches}, pe_mode=pe_mode)
 
 
+def _corners(shape, pe_mode: str = "fixed", fault: str | None = None, tests: tuple[str, ...] | None = None,
+             name: str | None = None) -> BenchRun:
+    """Corner tiles at the proven bounds + protocol rules (verify/benches/top_corners.py) on the tile design."""
+    r, c = shape
+    name = name or f"corners_{r}x{c}" + ("_fused" if pe_mode == "fused" else "")
+    return BenchRun(name, "top", "top_corners", shape, TILE_K_MAX, fault=fault, pe_mode=pe_mode, tests=tests)
+
+
 def default_suite() -> list[BenchRun]:
-    """make verify: every unit, tiles on every shape, one ResNet-18 conv layer, and the fault injections."""
+    """make verify: every unit, random and corner tiles (+ protocol rules) on every shape, ResNet-18 conv layers,
+    and the fault injections."""
     return [
         BenchRun("view_unit", "view_unit", "view_unit"),
         BenchRun("pe", "pe", "pe", params={"dots": 120}),
         BenchRun("output_unit", "output_unit", "output_unit", params={"vectors": 6000}),
         *[_tiles(shape, 1, TILE_K_MAX, 24) for shape in TILE_SHAPES],
         *[_tiles(shape, 1, TILE_K_MAX, 24, "fused") for shape in FUSED_TILE_SHAPES],
+        *[_corners(shape) for shape in TILE_SHAPES],
+        *[_corners(shape, "fused") for shape in FUSED_TILE_SHAPES],
         BenchRun("conv_layer", "top", "conv_layer", (16, 16), LAYER_K_MAX,
                  {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}),
         BenchRun("conv_layer_stem", "top", "conv_layer", (16, 16), LAYER_K_MAX, {"layer": "conv1", "b_w": 8, "b_a": 8}),
@@ -85,8 +99,11 @@ def fault_runs() -> list[BenchRun]:
         BenchRun("fault_view_round", "view_unit", "view_unit", fault="drop_round_bit"),
         BenchRun("fault_requant_round", "output_unit", "output_unit", params={"vectors": 500},
                  fault="drop_requant_round"),
-        BenchRun("fault_narrow_acc", "top", "top_tiles", (4, 8), TILE_K_MAX, {"k_cap": TILE_K_MAX, "switches": 4},
-                 fault="narrow_acc"),
+        _corners((4, 8), fault="narrow_acc", tests=("corner_tiles",), name="fault_narrow_acc"),
+        *[_corners((3, 5), fault=f, tests=("corner_tiles",), name=f"fault_{f}")
+          for f in ("acc_one_short", "pe_acc_short", "align_one_short")],
+        *[_corners((3, 5), fault=f, tests=("protocol_rules",), name=f"fault_{f}")
+          for f in ("busy_stuck_0", "busy_stuck_1", "write_run_bank")],
         BenchRun("fault_lane_swap", "top", "top_tiles", (3, 5), TILE_K_MAX, {"k_cap": 16, "switches": 4},
                  fault="lane_swap", pe_mode="fused"),
     ]

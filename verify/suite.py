@@ -3,8 +3,9 @@
     python -m verify.suite [--short]
 
 Prints one line per bench run under a bar over all runs (rate, time left; golden.progress), one line per record (bench, design, simulator, vectors, mismatches, seconds), then totals and
-the wall time; exits 1 if any bench failed, compared nothing, or a fault injection went undetected. A missing
-simulator is a failure.
+the wall time, then the functional coverage table (verify/coverage.py) merged over the exact runs; exits 1 if
+any bench failed, compared nothing, a fault injection went undetected, or a targeted coverage bin is empty.
+A missing simulator is a failure.
 """
 from __future__ import annotations
 
@@ -13,25 +14,27 @@ import time
 
 from golden.progress import progress_bar
 
+from .coverage import format_coverage, merge, missing_targets
 from .plan import BenchRun, default_suite, short_suite
 from .records import format_summary
 from .toolchain import SimulatorMissing, selected_simulators
 
 
 def run_suite(runs: list[BenchRun], sims: tuple[str, ...], progress=print, file=None) -> tuple[list[dict], list[str]]:
-    """Run every BenchRun on every simulator; returns (records, failures). One `progress` line per run, and a
-    bar over the len(sims) * len(runs) runs on `file` (stderr by default)."""
+    """Run every BenchRun on every simulator it is for (BenchRun.sims); returns (records, failures). One `progress`
+    line per run, and a bar over all of them on `file` (stderr by default)."""
     records, failures = [], []
-    with progress_bar(total=len(sims) * len(runs), desc="verify", unit="run", file=file) as bar:
+    per_sim = {sim: [run for run in runs if run.sims is None or sim in run.sims] for sim in sims}
+    with progress_bar(total=sum(map(len, per_sim.values())), desc="verify", unit="run", file=file) as bar:
         for sim in sims:
-            for i, run in enumerate(runs):
+            for i, run in enumerate(per_sim[sim]):
                 bar.set_postfix_str(f"{sim} {run.name}")
                 t0 = time.perf_counter()
                 try:
                     result = run.run(sim)
                 except SimulatorMissing as e:
                     failures.append(f"{sim}: {e}")
-                    bar.update(len(runs) - i)  # the simulator's remaining runs are not run
+                    bar.update(len(per_sim[sim]) - i)  # the simulator's remaining runs are not run
                     break
                 why = run.verdict(result)
                 for rec in result.records:
@@ -64,6 +67,13 @@ def main(argv: list[str]) -> int:
     print(f"\nbenches: {len(exact)} records, vectors: {sum(r['vectors'] for r in exact)}, "
           f"mismatches: {sum(r['mismatches'] for r in exact)}, fault rows: {len(faults)}, "
           f"simulators: {', '.join(sims)}, wall time: {wall:.1f} s")
+    counts, wanted = merge(exact)
+    if counts:
+        print()
+        print(format_coverage(counts, wanted, "functional coverage (exact runs, all simulators; verify/coverage.py)"))
+        empty = missing_targets(counts, wanted)
+        if empty:
+            failures.append(f"coverage: {len(empty)} targeted bins are empty: {', '.join(empty)}")
     for f in failures:
         print(f"\nFAILED: {f}", file=sys.stderr)
     print("RESULT:", "PASS" if not failures else f"FAIL ({len(failures)} failures)")
