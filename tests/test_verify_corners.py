@@ -139,3 +139,34 @@ def test_coverage_bins_and_targets(corner_jobs):
     assert "|acc| bits" in table and "protocol" in table and "total" in table
     with pytest.raises(KeyError):
         cov.hit("output mode", "bogus")
+
+
+def test_parse_pairs():
+    from verify.corners import parse_pairs
+
+    assert parse_pairs("") is None and parse_pairs("8/8, 2/4") == {(8, 8), (2, 4)}
+    with pytest.raises(ValueError, match="VERIFY_PAIRS"):
+        parse_pairs("8x8")
+
+
+@pytest.mark.parametrize("fault", ["acc_one_short", "align_one_short"])
+def test_width_faults_fail_the_first_corner_tile(fault):
+    """The (2, 2) wide corner tile (acc' + bias at the ACC limits, align 12) in amaranth.sim: wrong under each fault."""
+    cfg = RtlConfig(array=ArrayConfig(rows=3, cols=5), k_max=64, fault=fault)
+    _, job = design_corner_tiles(_Params(cfg), pairs={(2, 2)})[0]
+    res = run_tile(DqtTop(cfg), cfg, job)
+    assert (res["y"] != expected_tile(job, cfg.spec, None)[0]).sum() >= 5
+
+
+def test_write_run_bank_fault_breaks_overlapped_loads():
+    """Loads overlapped with the running tile (the double-buffered schedule): exact, and wrong under write_run_bank."""
+    from verify.amaranth_sim import run_tiles
+
+    outcomes = []
+    for fault in (None, "write_run_bank"):
+        cfg = RtlConfig(array=ArrayConfig(rows=2, cols=3), k_max=8, fault=fault)
+        jobs = [j for _, j in design_corner_tiles(_Params(cfg), pairs={(8, 8), (4, 6)})][:3]
+        results = run_tiles(DqtTop(cfg), cfg, jobs, loads="overlap")
+        outcomes.append(all(np.array_equal(r["y"], expected_tile(j, cfg.spec, cfg.out_range(j.config.mode))[0])
+                            for j, r in zip(jobs, results)))
+    assert outcomes == [True, False]

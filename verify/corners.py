@@ -129,6 +129,16 @@ def corner_tiles(b_w: int, b_a: int, pair_index: int, rows: int, cols: int, k_ma
     return jobs
 
 
+def parse_pairs(text: str) -> set[tuple[int, int]] | None:
+    """Width pairs from "b_w/b_a,b_w/b_a,..." (VERIFY_PAIRS); None for an empty text (every pair)."""
+    if not text.strip():
+        return None
+    try:
+        return {tuple(int(b) for b in item.split("/")) for item in text.split(",")}
+    except ValueError:
+        raise ValueError(f"VERIFY_PAIRS must look like 8/8,2/4, got {text!r}") from None
+
+
 def snake_pairs(widths) -> list[tuple[int, int]]:
     """Every (b_w, b_a) pair, b_a ascending for even b_w indices and descending for odd ones: consecutive pairs
     differ in b_a only, or (at a row change) in b_w only."""
@@ -136,14 +146,16 @@ def snake_pairs(widths) -> list[tuple[int, int]]:
     return [(b_w, b_a) for i, b_w in enumerate(widths) for b_a in (widths if i % 2 == 0 else widths[::-1])]
 
 
-def design_corner_tiles(p, seed: int = 17) -> list[tuple[tuple, TileJob]]:
-    """Every corner tile of the design described by DutParams `p`, in run order, with its (kind, b_w, b_a, n) id:
-    the wide and requant tiles of every pair in snake order, then the tie tiles in plain order (both widths
-    switch at every row change)."""
+def design_corner_tiles(p, seed: int = 17, pairs: set[tuple[int, int]] | None = None) -> list[tuple[tuple, TileJob]]:
+    """Every corner tile of the design described by DutParams `p` (only the width pairs in `pairs` if given), in run
+    order, with its (kind, b_w, b_a, n) id: the wide and requant tiles of every pair in snake order, then the tie
+    tiles in plain order (both widths switch at every row change)."""
     rng = np.random.default_rng(seed)
     out = []
     ties = []
     for index, (b_w, b_a) in enumerate(snake_pairs(p.widths)):
+        if pairs is not None and (b_w, b_a) not in pairs:
+            continue
         lanes_w, lanes_a = tile_lanes(b_w, b_a, p.fusion_widths)
         for n, (kind, job) in enumerate(corner_tiles(b_w, b_a, index, p.rows * lanes_w, p.cols * lanes_a, p.k_max,
                                                      p.spec, p.out_range, rng)):

@@ -87,6 +87,8 @@ def default_suite() -> list[BenchRun]:
         BenchRun("conv_layer", "top", "conv_layer", (16, 16), LAYER_K_MAX,
                  {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}),
         BenchRun("conv_layer_stem", "top", "conv_layer", (16, 16), LAYER_K_MAX, {"layer": "conv1", "b_w": 8, "b_a": 8}),
+        BenchRun("corners_16x16_k4608", "top", "top_corners", (16, 16), LAYER_K_MAX, {"pairs": "8/8"},
+                 tests=("corner_tiles",)),  # K = 4608, the largest layer's: |acc| = 2^7·255·4608 (≈ 2^27.2)
         BenchRun("conv_layer_fused", "top", "conv_layer", (8, 8), FUSED_LAYER_K_MAX,
                  {"layer": "layer4.0.downsample", "b_w": 2, "b_a": 3}, pe_mode="fused"),
         *fault_runs(),

@@ -1,7 +1,8 @@
 """DqtTop corner and protocol benches, with the protocol checker (verify/protocol.py) on every cycle and
 functional coverage (verify/coverage.py) in the records.
 
-    corner_tiles     every corner tile of verify/corners.py (the proven bounds, every width pair), scored like every
+    corner_tiles     every corner tile of verify/corners.py (the proven bounds, every width pair or those of
+                     VERIFY_PAIRS, e.g. "8/8,2/2"), scored like every
                      tile (outputs, clamp flags, cycles); each tile's successor loads into the free bank while it
                      runs whenever that load ends before the first output row
     protocol_rules   the configuration registers' reset values (a tile started without a cfg write right after
@@ -12,6 +13,7 @@ functional coverage (verify/coverage.py) in the records.
 """
 from __future__ import annotations
 
+import os
 import time
 
 import cocotb
@@ -19,7 +21,7 @@ import numpy as np
 
 from sim.tile import os_fold_cycles
 
-from ..corners import design_corner_tiles
+from ..corners import design_corner_tiles, parse_pairs
 from ..coverage import Coverage, targets
 from ..manifest import DutParams
 from ..protocol import ProtocolChecker, reset_registers
@@ -60,7 +62,7 @@ async def corner_tiles(dut):
     t0 = time.perf_counter()
     p, drv, mon, checker, cov = await _setup(dut)
     board, cycles = Scoreboard("corner_outputs"), Scoreboard("corner_cycles")
-    jobs = design_corner_tiles(p, env_int("seed", 17))
+    jobs = design_corner_tiles(p, env_int("seed", 17), parse_pairs(os.environ.get("VERIFY_PAIRS", "")))
     await drv.load(drv.words(jobs[0][1]))
     for i, (tile_id, job) in enumerate(jobs):
         await drv.start(job.config, mon)
