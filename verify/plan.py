@@ -66,11 +66,22 @@ def _tiles(shape, repeats, k_cap, switches, pe_mode: str = "fixed") -> BenchRun:
 
 
 def _corners(shape, pe_mode: str = "fixed", fault: str | None = None, tests: tuple[str, ...] | None = None,
-             name: str | None = None) -> BenchRun:
+             name: str | None = None, sims: tuple[str, ...] | None = None) -> BenchRun:
     """Corner tiles at the proven bounds + protocol rules (verify/benches/top_corners.py) on the tile design."""
     r, c = shape
     name = name or f"corners_{r}x{c}" + ("_fused" if pe_mode == "fused" else "")
-    return BenchRun(name, "top", "top_corners", shape, TILE_K_MAX, fault=fault, pe_mode=pe_mode, tests=tests)
+    return BenchRun(name, "top", "top_corners", shape, TILE_K_MAX, fault=fault, pe_mode=pe_mode, tests=tests, sims=sims)
+
+
+def _corners_largest_k(sims: tuple[str, ...] | None = None) -> BenchRun:
+    """The corner tiles of (8, 8) at K = 4608, the largest layer's, on the conv-layer design: |acc| reaches
+    2^7·255·4608 (≈ 2^27.2), the bound golden/bounds.py allows for any ResNet layer."""
+    return BenchRun("corners_16x16_k4608", "top", "top_corners", (16, 16), LAYER_K_MAX, {"pairs": "8/8"},
+                    tests=("corner_tiles",), sims=sims)
+
+
+# corner runs whose Icarus share is long (big arrays, many tiles): Verilator in make verify, both in verify-corners
+LONG_CORNER_SHAPES = ((16, 16), (1, 16))
 
 
 def default_suite() -> list[BenchRun]:
@@ -82,13 +93,12 @@ def default_suite() -> list[BenchRun]:
         BenchRun("output_unit", "output_unit", "output_unit", params={"vectors": 6000}),
         *[_tiles(shape, 1, TILE_K_MAX, 24) for shape in TILE_SHAPES],
         *[_tiles(shape, 1, TILE_K_MAX, 24, "fused") for shape in FUSED_TILE_SHAPES],
-        *[_corners(shape) for shape in TILE_SHAPES],
+        *[_corners(shape, sims=("verilator",) if shape in LONG_CORNER_SHAPES else None) for shape in TILE_SHAPES],
         *[_corners(shape, "fused") for shape in FUSED_TILE_SHAPES],
+        _corners_largest_k(sims=("verilator",)),
         BenchRun("conv_layer", "top", "conv_layer", (16, 16), LAYER_K_MAX,
                  {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}),
         BenchRun("conv_layer_stem", "top", "conv_layer", (16, 16), LAYER_K_MAX, {"layer": "conv1", "b_w": 8, "b_a": 8}),
-        BenchRun("corners_16x16_k4608", "top", "top_corners", (16, 16), LAYER_K_MAX, {"pairs": "8/8"},
-                 tests=("corner_tiles",)),  # K = 4608, the largest layer's: |acc| = 2^7·255·4608 (≈ 2^27.2)
         BenchRun("conv_layer_fused", "top", "conv_layer", (8, 8), FUSED_LAYER_K_MAX,
                  {"layer": "layer4.0.downsample", "b_w": 2, "b_a": 3}, pe_mode="fused"),
         *fault_runs(),
@@ -102,12 +112,23 @@ def fault_runs() -> list[BenchRun]:
         BenchRun("fault_requant_round", "output_unit", "output_unit", params={"vectors": 500},
                  fault="drop_requant_round"),
         _corners((4, 8), fault="narrow_acc", tests=("corner_tiles",), name="fault_narrow_acc"),
-        *[_corners((3, 5), fault=f, tests=("corner_tiles",), name=f"fault_{f}")
-          for f in ("acc_one_short", "pe_acc_short", "align_one_short")],
+        *[_corners((3, 5), fault=f, tests=("corner_tiles",), name=f"fault_{f}") for f in ("acc_one_short", "align_one_short")],
         *[_corners((3, 5), fault=f, tests=("protocol_rules",), name=f"fault_{f}")
           for f in ("busy_stuck_0", "busy_stuck_1", "write_run_bank")],
         BenchRun("fault_lane_swap", "top", "top_tiles", (3, 5), TILE_K_MAX, {"k_cap": 16, "switches": 4},
                  fault="lane_swap", pe_mode="fused"),
+    ]
+
+
+def corner_suite() -> list[BenchRun]:
+    """make verify-corners: every corner run on both simulators (make verify runs LONG_CORNER_SHAPES and K = 4608
+    on Verilator only), and the fault pe_acc_short (PE accumulator one bit under the K_MAX bound: only the
+    K = K_MAX extremes of (8, 8) exceed it)."""
+    return [
+        *[_corners(shape) for shape in TILE_SHAPES],
+        *[_corners(shape, "fused") for shape in FUSED_TILE_SHAPES],
+        _corners_largest_k(),
+        _corners((3, 5), fault="pe_acc_short", tests=("corner_tiles",), name="fault_pe_acc_short"),
     ]
 
 

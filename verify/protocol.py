@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cocotb
-from cocotb.triggers import FallingEdge, RisingEdge
+from cocotb.triggers import FallingEdge
 
 from sim.tile import os_tile_cycles
 
@@ -147,8 +147,8 @@ def _read_inputs(dut) -> EdgeInputs:
 
 
 class ProtocolChecker:
-    """Runs ProtocolModel next to the DUT: inputs read at each rising edge, outputs at the following falling
-    edge, every rule scored in `board` (rule P1's reset check on the first cycle it runs)."""
+    """Runs ProtocolModel next to the DUT: at every falling edge, the inputs the rising edge before it sampled and
+    the outputs after it; every rule scored in `board` (rule P1's reset check on the first cycle it runs)."""
 
     def __init__(self, dut, params):
         self.dut, self.p = dut, params
@@ -171,9 +171,10 @@ class ProtocolChecker:
 
     async def _run(self) -> None:
         while True:
-            await RisingEdge(self.dut.clk)
-            inputs = _read_inputs(self.dut)
             await FallingEdge(self.dut.clk)
+            # cocotb applies writes in the ReadWrite phase, so the inputs read here are still the ones the rising
+            # edge before this falling edge sampled, whether or not the driver already wrote its next values
+            inputs = _read_inputs(self.dut)
             self.cycle += 1
             self.model.edge(inputs)
             self._check_status(self.model.expected())

@@ -1,6 +1,6 @@
 """`make verify`: the default bench suite on every simulator SIM selects (default both), with a summary.
 
-    python -m verify.suite [--short]
+    python -m verify.suite [--short | --corners]
 
 Prints one line per bench run under a bar over all runs (rate, time left; golden.progress), one line per record (bench, design, simulator, vectors, mismatches, seconds), then totals and
 the wall time, then the functional coverage table (verify/coverage.py) merged over the exact runs; exits 1 if
@@ -15,7 +15,7 @@ import time
 from golden.progress import progress_bar
 
 from .coverage import format_coverage, merge, missing_targets
-from .plan import BenchRun, default_suite, short_suite
+from .plan import BenchRun, corner_suite, default_suite, short_suite
 from .records import format_summary
 from .toolchain import SimulatorMissing, selected_simulators
 
@@ -52,15 +52,20 @@ def run_suite(runs: list[BenchRun], sims: tuple[str, ...], progress=print, file=
 
 
 def main(argv: list[str]) -> int:
-    short = "--short" in argv
+    suites = {"--short": ("short", short_suite), "--corners": ("corners", corner_suite)}
+    unknown = [a for a in argv if a not in suites]
+    if unknown or len(argv) > 1:
+        print(f"usage: python -m verify.suite [--short | --corners], got {' '.join(argv)}", file=sys.stderr)
+        return 2
+    label, suite = suites[argv[0]] if argv else ("default", default_suite)
     sims = selected_simulators()
     t0 = time.perf_counter()
-    records, failures = run_suite(short_suite() if short else default_suite(), sims)
+    records, failures = run_suite(suite(), sims)
     wall = time.perf_counter() - t0
     exact = [r for r in records if r["expect"] == "exact"]
     faults = [r for r in records if r["expect"] == "fault"]
     print()
-    print(format_summary(exact, f"verification summary ({'short' if short else 'default'} suite, "
+    print(format_summary(exact, f"verification summary ({label} suite, "
                                 f"simulators: {', '.join(sims)})"))
     print()
     print(format_summary(faults, "fault injection (each faulty design must show mismatches > 0 in its output rows; its cycle rows may not)"))
