@@ -111,8 +111,7 @@ def corner_tiles(b_w: int, b_a: int, pair_index: int, rows: int, cols: int, k_ma
             jobs.append((kind, TileJob(w, a, bias, m_max, m_max, resid, cfg)))
     # exact requant ties: x·m + r·m_r = ±(j·2^s + 2^(s-1)) in every output of a row
     k = min(k_max, TIE_K)
-    s = 1 + pair_index % 28  # ties up to 2^28 keep |x| inside ACC_BITS = 32 (spec minimum: checked below)
-    s = min(s, spec.acc_bits - 4)
+    s = min(1 + pair_index % 28, spec.acc_bits - 4)  # |tie| <= 1.5·2^s: inside ACC_BITS (check_contract below)
     w = rng.integers(*spec.code_range(True), size=(rows, k), endpoint=True).astype(np.int64)
     a = np.repeat(rng.integers(*spec.code_range(False), size=(k, 1), endpoint=True), cols, axis=1).astype(np.int64)
     acc_al = tile_acc(w, a, b_w, b_a, False, spec)[:, 0] << align_shift(b_w, b_a, spec)
