@@ -81,7 +81,12 @@ def _corners_largest_k(sims: tuple[str, ...] | None = None) -> BenchRun:
 
 
 # corner runs whose Icarus share is long (big arrays, many tiles): Verilator in make verify, both in verify-corners
-LONG_CORNER_SHAPES = ((16, 16), (1, 16))
+LONG_CORNERS = (((16, 16), "fixed"), ((1, 16), "fixed"), ((4, 8), "fused"))
+
+
+def _corners_default(shape, pe_mode: str = "fixed") -> BenchRun:
+    """make verify's corner run of a tile design: both simulators, or Verilator only for LONG_CORNERS."""
+    return _corners(shape, pe_mode, sims=("verilator",) if (shape, pe_mode) in LONG_CORNERS else None)
 
 
 def default_suite() -> list[BenchRun]:
@@ -93,8 +98,8 @@ def default_suite() -> list[BenchRun]:
         BenchRun("output_unit", "output_unit", "output_unit", params={"vectors": 6000}),
         *[_tiles(shape, 1, TILE_K_MAX, 24) for shape in TILE_SHAPES],
         *[_tiles(shape, 1, TILE_K_MAX, 24, "fused") for shape in FUSED_TILE_SHAPES],
-        *[_corners(shape, sims=("verilator",) if shape in LONG_CORNER_SHAPES else None) for shape in TILE_SHAPES],
-        *[_corners(shape, "fused") for shape in FUSED_TILE_SHAPES],
+        *[_corners_default(shape) for shape in TILE_SHAPES],
+        *[_corners_default(shape, "fused") for shape in FUSED_TILE_SHAPES],
         _corners_largest_k(sims=("verilator",)),
         BenchRun("conv_layer", "top", "conv_layer", (16, 16), LAYER_K_MAX,
                  {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}),
@@ -121,8 +126,8 @@ def fault_runs() -> list[BenchRun]:
 
 
 def corner_suite() -> list[BenchRun]:
-    """make verify-corners: every corner run on both simulators (make verify runs LONG_CORNER_SHAPES and K = 4608
-    on Verilator only), and the fault pe_acc_short (PE accumulator one bit under the K_MAX bound: only the
+    """make verify-corners: every corner run on both simulators (make verify runs LONG_CORNERS and K = 4608 on
+    Verilator only), and the fault pe_acc_short (PE accumulator one bit under the K_MAX bound: only the
     K = K_MAX extremes of (8, 8) exceed it)."""
     return [
         *[_corners(shape) for shape in TILE_SHAPES],
