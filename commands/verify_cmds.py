@@ -10,13 +10,16 @@ from commands.run_options import fail
 @click.option("--model", default=None, help="model file (.safetensors/.dqt) whose layers the conv-layer benches run "
                                             "[default: the synthetic ResNet-18]")
 @click.option("--short", is_flag=True, help="the quick share make test runs")
+@click.option("--corners", is_flag=True, help="every corner run on both simulators, pe_acc_short included")
 @click.pass_context
-def verify(ctx, model, short):
+def verify(ctx, model, short, corners):
     """Run the cocotb bench suite on the simulators SIM selects (default both); exits 1 on any failure."""
     from verify.suite import verify_suite
 
     try:
-        code = verify_suite(short, model)
+        if short and corners:
+            raise ValueError("--short and --corners are two different suites; give one")
+        code = verify_suite("short" if short else "corners" if corners else "default", model)
     except (ValueError, TypeError, OSError) as e:
         raise fail(e) from e
     ctx.exit(code)

@@ -42,9 +42,11 @@ class OutputUnit(wiring.Component):
     def elaborate(self, platform):
         cfg = self._config
         m = Module()
-        aligned = Signal(signed(cfg.wide_bits))
-        m.d.comb += aligned.eq(self.acc if cfg.fault == "no_align" else self.acc << self.align)
-        x = Signal(signed(cfg.wide_bits))
+        path_bits = cfg.wide_bits - (cfg.fault == "acc_one_short")  # ACC_BITS (fault acc_one_short: one less)
+        align = self.align[:cfg.align_bits - 1] if cfg.fault == "align_one_short" else self.align
+        aligned = Signal(signed(path_bits))
+        m.d.comb += aligned.eq(self.acc if cfg.fault == "no_align" else self.acc << align)
+        x = Signal(signed(path_bits))
         m.d.comb += x.eq(aligned + self.bias)
 
         s_eff = Signal(range(cfg.requant_shift_max + 1))

@@ -25,6 +25,12 @@ FAULTS = {
     "drop_requant_round": "output units drop the requant rounding term 2^(s-1) (flooring instead of half-up)",
     "no_align": "output units skip the align shift (acc' = acc at every width)",
     "lane_swap": "fused PEs swap weight lanes 0 and 1 at widths with two or more weight lanes per port",
+    "acc_one_short": "the accumulation path is ACC_BITS - 1 bits: PE accumulators, acc' and acc' + bias wrap one bit early",
+    "pe_acc_short": "PE accumulators one bit narrower than the proven bound for K_MAX (RtlConfig.pe_acc_bound_bits)",
+    "align_one_short": "the align shifter has one stage fewer: the shift amount loses its top bit (align_bits - 1 bits)",
+    "busy_stuck_0": "the status output busy is stuck at 0",
+    "busy_stuck_1": "the status output busy is stuck at 1",
+    "write_run_bank": "buffer writes during a running tile go to the bank the tile reads instead of the load bank",
 }
 FUSED_FAULTS = ("lane_swap",)  # faults that exist only in the fused PE
 
@@ -139,8 +145,19 @@ class RtlConfig:
 
     @property
     def acc_bits(self) -> int:
-        """PE accumulator width: ACC_BITS (2N under fault narrow_acc)."""
-        return 2 * self.spec.n_bits if self.fault == "narrow_acc" else self.spec.acc_bits
+        """PE accumulator width: ACC_BITS (faults: 2N narrow_acc, ACC_BITS - 1 acc_one_short,
+        pe_acc_bound_bits - 1 pe_acc_short)."""
+        narrowed = {"narrow_acc": 2 * self.spec.n_bits, "acc_one_short": self.spec.acc_bits - 1,
+                    "pe_acc_short": self.pe_acc_bound_bits - 1}
+        return narrowed.get(self.fault, self.spec.acc_bits)
+
+    @property
+    def pe_acc_bound_bits(self) -> int:
+        """Signed bits that hold every tile accumulator at K <= K_MAX: |acc| <= V = 2^(N-1)·(2^N - 1)·K_MAX
+        (weight view -2^(N-1) times the unsigned activation view 2^N - 1 is the largest |w·a|), so
+        bits = bits_for(V - 1) + 1, at most ACC_BITS (docs/spec.md §1 bounds acc by ACC_BITS as well)."""
+        n = self.spec.n_bits
+        return min(self.spec.acc_bits, bits_for((1 << (n - 1)) * ((1 << n) - 1) * self.k_max - 1) + 1)
 
     @property
     def wide_bits(self) -> int:

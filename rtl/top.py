@@ -91,7 +91,8 @@ class DqtTop(wiring.Component):
         rows, cols, n = cfg.rows, cfg.cols, cfg.code_bits
         m = Module()
         idle = Signal()
-        m.d.comb += [self.busy.eq(~idle)]
+        stuck = {"busy_stuck_0": 0, "busy_stuck_1": 1}  # deliberate faults (rtl/params.py FAULTS)
+        m.d.comb += [self.busy.eq(stuck.get(cfg.fault, ~idle))]
 
         # ---- configuration registers (one write sets all) ----------------------------------------
         b_w = Signal(unsigned(cfg.width_bits), init=n)
@@ -131,12 +132,14 @@ class DqtTop(wiring.Component):
             "r": (unsigned(cols * cfg.max_lanes * cfg.wide_bits), cfg.filter_rows, self.r_we, self.r_row, self.r_data),
         }
         read_ports = {}
+        # fault write_run_bank: writes during a tile land in the bank the tile reads
+        write_bank = Mux(idle, load_bank, run_bank) if cfg.fault == "write_run_bank" else load_bank
         for name, (shape, depth, we, addr, wdata) in buffers.items():
             banks = []
             for bank in (0, 1):
                 mem = m.submodules[f"{name}_buf{bank}"] = Memory(shape=shape, depth=depth, init=[])
                 wr = mem.write_port()
-                m.d.comb += [wr.en.eq(we & (load_bank == bank)), wr.addr.eq(addr), wr.data.eq(wdata)]
+                m.d.comb += [wr.en.eq(we & (write_bank == bank)), wr.addr.eq(addr), wr.data.eq(wdata)]
                 banks.append(mem.read_port())
             read_ports[name] = banks
         with m.If(self.w_we | self.a_we | self.p_we | self.r_we):

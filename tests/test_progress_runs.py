@@ -14,10 +14,10 @@ from verify.toolchain import SimulatorMissing
 
 
 class _FakeRun:
-    """A BenchRun's interface (name, fault, run, verdict) without a simulator."""
+    """A BenchRun's interface (name, fault, sims, run, verdict) without a simulator."""
 
     def __init__(self, name: str, missing_on: str | None = None):
-        self.name, self.fault, self.missing_on = name, None, missing_on
+        self.name, self.fault, self.missing_on, self.sims = name, None, missing_on, None
 
     def run(self, sim: str):
         if sim == self.missing_on:

@@ -29,6 +29,8 @@ class BenchRun:
     params: dict = field(default_factory=dict)
     fault: str | None = None
     pe_mode: str = "fixed"
+    tests: tuple[str, ...] | None = None  # cocotb tests of `module` to run (None: all)
+    sims: tuple[str, ...] | None = None   # simulators this run is for (None: every selected one)
 
     def design(self) -> Design:
         return generate(self.unit, rtl_config(*self.shape, k_max=self.k_max, fault=self.fault, pe_mode=self.pe_mode))
@@ -41,7 +43,8 @@ class BenchRun:
 
             env["VERIFY_JOB"] = str(prepare_layer_job(self.params["layer"], self.params["b_w"], self.params["b_a"],
                                                       build_root() / "jobs", self.params.get("model", "resnet18")))
-        return run_bench(built, f"verify.benches.{self.module}", env=env, tag=self.name)
+        return run_bench(built, f"verify.benches.{self.module}", testcases=list(self.tests) if self.tests else None,
+                         env=env, tag=self.name)
 
     def verdict(self, result: RunResult) -> str | None:
         """None when the run did what it should; otherwise why not."""
@@ -62,9 +65,33 @@ def _tiles(shape, repeats, k_cap, switches, pe_mode: str = "fixed") -> BenchRun:
                     {"repeats": repeats, "k_cap": k_cap, "switches": switches}, pe_mode=pe_mode)
 
 
+def _corners(shape, pe_mode: str = "fixed", fault: str | None = None, tests: tuple[str, ...] | None = None,
+             name: str | None = None, sims: tuple[str, ...] | None = None) -> BenchRun:
+    """Corner tiles at the proven bounds + protocol rules (verify/benches/top_corners.py) on the tile design."""
+    r, c = shape
+    name = name or f"corners_{r}x{c}" + ("_fused" if pe_mode == "fused" else "")
+    return BenchRun(name, "top", "top_corners", shape, TILE_K_MAX, fault=fault, pe_mode=pe_mode, tests=tests, sims=sims)
+
+
+def _corners_largest_k(sims: tuple[str, ...] | None = None) -> BenchRun:
+    """The corner tiles of (8, 8) at K = 4608, the largest layer's, on the conv-layer design: |acc| reaches
+    2^7·255·4608 (≈ 2^27.2), the bound golden/bounds.py allows for any ResNet layer."""
+    return BenchRun("corners_16x16_k4608", "top", "top_corners", (16, 16), LAYER_K_MAX, {"pairs": "8/8"},
+                    tests=("corner_tiles",), sims=sims)
+
+
+# corner runs whose Icarus share is long (big arrays, many tiles): Verilator in make verify, both in verify-corners
+LONG_CORNERS = (((16, 16), "fixed"), ((1, 16), "fixed"), ((4, 8), "fused"))
+
+
+def _corners_default(shape, pe_mode: str = "fixed") -> BenchRun:
+    """make verify's corner run of a tile design: both simulators, or Verilator only for LONG_CORNERS."""
+    return _corners(shape, pe_mode, sims=("verilator",) if (shape, pe_mode) in LONG_CORNERS else None)
+
+
 def default_suite(model: str | None = None) -> list[BenchRun]:
-    """make verify: every unit, tiles on every shape, conv layers (of the synthetic ResNet-18, or of the model
-    file `model`: model_conv_runs), and the fault injections."""
+    """make verify: every unit, random and corner tiles (+ protocol rules) on every shape, conv layers (of the
+    synthetic ResNet-18, or of the model file `model`: model_conv_runs), and the fault injections."""
     conv = [
         BenchRun("conv_layer", "top", "conv_layer", (16, 16), LAYER_K_MAX,
                  {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}),
@@ -78,6 +105,9 @@ def default_suite(model: str | None = None) -> list[BenchRun]:
         BenchRun("output_unit", "output_unit", "output_unit", params={"vectors": 6000}),
         *[_tiles(shape, 1, TILE_K_MAX, 24) for shape in TILE_SHAPES],
         *[_tiles(shape, 1, TILE_K_MAX, 24, "fused") for shape in FUSED_TILE_SHAPES],
+        *[_corners_default(shape) for shape in TILE_SHAPES],
+        *[_corners_default(shape, "fused") for shape in FUSED_TILE_SHAPES],
+        _corners_largest_k(sims=("verilator",)),
         *conv,
         *fault_runs(),
     ]
@@ -105,10 +135,24 @@ def fault_runs() -> list[BenchRun]:
         BenchRun("fault_view_round", "view_unit", "view_unit", fault="drop_round_bit"),
         BenchRun("fault_requant_round", "output_unit", "output_unit", params={"vectors": 500},
                  fault="drop_requant_round"),
-        BenchRun("fault_narrow_acc", "top", "top_tiles", (4, 8), TILE_K_MAX, {"k_cap": TILE_K_MAX, "switches": 4},
-                 fault="narrow_acc"),
+        _corners((4, 8), fault="narrow_acc", tests=("corner_tiles",), name="fault_narrow_acc"),
+        *[_corners((3, 5), fault=f, tests=("corner_tiles",), name=f"fault_{f}") for f in ("acc_one_short", "align_one_short")],
+        *[_corners((3, 5), fault=f, tests=("protocol_rules",), name=f"fault_{f}")
+          for f in ("busy_stuck_0", "busy_stuck_1", "write_run_bank")],
         BenchRun("fault_lane_swap", "top", "top_tiles", (3, 5), TILE_K_MAX, {"k_cap": 16, "switches": 4},
                  fault="lane_swap", pe_mode="fused"),
+    ]
+
+
+def corner_suite() -> list[BenchRun]:
+    """make verify-corners: every corner run on both simulators (make verify runs LONG_CORNERS and K = 4608 on
+    Verilator only), and the fault pe_acc_short (PE accumulator one bit under the K_MAX bound: only the
+    K = K_MAX extremes of (8, 8) exceed it)."""
+    return [
+        *[_corners(shape) for shape in TILE_SHAPES],
+        *[_corners(shape, "fused") for shape in FUSED_TILE_SHAPES],
+        _corners_largest_k(),
+        _corners((3, 5), fault="pe_acc_short", tests=("corner_tiles",), name="fault_pe_acc_short"),
     ]
 
 

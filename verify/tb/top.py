@@ -77,10 +77,11 @@ class TopDriver:
             getattr(self.dut, name).value = int(on)
             self._enables[name] = on
 
-    async def start(self, cfg: TileConfig, monitor: "TopMonitor") -> None:
-        """Write `cfg` and assert start in the same cycle (one edge); the tile then runs on its own."""
+    async def start(self, cfg: TileConfig, monitor: "TopMonitor", write_cfg: bool = True) -> None:
+        """Write `cfg` and assert start in the same cycle (one edge); the tile then runs on its own.
+        write_cfg=False: start on the configuration registers as they are (cfg_we = 0; `cfg` must be their value)."""
         dut = self.dut
-        dut.cfg_we.value, dut.start.value = 1, 1
+        dut.cfg_we.value, dut.start.value = int(write_cfg), 1
         dut.cfg_b_w.value, dut.cfg_b_a.value = cfg.b_w, cfg.b_a
         dut.cfg_a_signed.value, dut.cfg_res_en.value = int(cfg.a_signed), int(cfg.res_en)
         dut.cfg_mode.value, dut.cfg_s.value, dut.cfg_k.value = self.p.out_modes[cfg.mode], cfg.s, cfg.k
