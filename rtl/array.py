@@ -23,7 +23,7 @@ from amaranth.hdl import Cat, Module, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .fused_pe import FusedPE
+from .fused_pe import FusedPE, lane_pair_fields
 from .params import RtlConfig
 from .pe import PE
 from .view_unit import ViewUnit
@@ -104,11 +104,9 @@ class SystolicArray(wiring.Component):
             bottom = grid[rows - 1][j].acc
             if fused:
                 with m.Switch(Cat(self.drain_q, self.drain_p)):
-                    for p in range(lanes):
-                        for q in range(lanes):
-                            with m.Case(q | (p << (cfg.lane_mode_bits + 1))):
-                                m.d.comb += self.acc_out.word_select(j, cfg.acc_bits).eq(
-                                    bottom.word_select(p * lanes + q, cfg.acc_bits))
+                    for name, (p, q) in lane_pair_fields(cfg).items():
+                        with m.Case(q | (p << (cfg.lane_mode_bits + 1))):  # sign-extended to ACC bits
+                            m.d.comb += self.acc_out.word_select(j, cfg.acc_bits).eq(bottom[name])
             else:
                 m.d.comb += self.acc_out.word_select(j, cfg.acc_bits).eq(bottom)
         return m

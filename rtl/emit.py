@@ -16,6 +16,7 @@ from amaranth.lib.wiring import In
 from golden.atomic import atomic_write_bytes
 from sim.tile import os_readout_cycles, os_tile_cycles
 
+from .buffer import RAM_VERILOG
 from .output_unit import OutputUnit
 from .params import RtlConfig
 from .pe import PE
@@ -63,8 +64,9 @@ def _convert(component, name: str) -> str:
 
 
 def generate_verilog(cfg: RtlConfig) -> str:
-    """Verilog text of the whole design (one file, one module per Amaranth submodule instance)."""
-    return _convert(DqtTop(cfg), TOP_NAME)
+    """Verilog text of the whole design (one file, one module per Amaranth submodule instance, and RAM_MODULE for the
+    operand-buffer banks, rtl/buffer.py)."""
+    return _convert(DqtTop(cfg, buffer_macros=True), TOP_NAME) + RAM_VERILOG
 
 
 def member_ports(members) -> list[dict]:

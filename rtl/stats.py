@@ -1,14 +1,14 @@
 """rtl-stats: hierarchical Yosys synthesis of the generated Verilog and per-module cell counts.
 
-Flow (not flattened, so every module keeps its own count): `synth -run :fine` (coarse passes, memories kept as
-$mem_v2 macros by `memory -nomap`), then the fine passes without memory_map (techmap, abc), then `stat -json`.
+Flow (not flattened, so every module keeps its own count): the operand-buffer banks (RAM_MODULE, rtl/buffer.py)
+are black boxes; `synth -run :fine` (coarse passes), then the fine passes (techmap, abc), then `stat -json`.
 Amaranth emits one module per instance, already simplified for its surroundings (e.g. row-0 PEs get acc_in = 0,
 the last column's PEs have no w_out). Modules whose Verilog is identical up to their name, port order and Yosys'
 trigger numbering form a structural group (6 PE groups in a 16x16 array); one representative per group is
 synthesized and the other members are declared black boxes; a unit kind's total is Σ over its groups of the
 representative's count × the group size. The four buffers
 (two banks each of weights R·L·N·K_MAX, activations C·L·N·K_MAX, row parameters R·L·(ACC+2M), residuals
-R·L·C·L·ACC bits; L = lanes per port, 1 for a fixed PE) stay memory macros and are reported in bits, not cells.
+R·L·C·L·ACC bits; L = lanes per port, 1 for a fixed PE) are RAM macros and are reported in bits, not cells.
 
 Area proxy: gate equivalents (GE, 2-input NAND = 1) with the typical standard-cell ratios of GATE_EQUIVALENTS.
 """
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from golden.atomic import atomic_write_bytes
 
+from .buffer import RAM_MODULE
 from .emit import TOP_NAME, VERILOG_FILE, generate_verilog
 from .params import RtlConfig
 
@@ -47,6 +48,7 @@ GATE_EQUIVALENTS = {"$_NOT_": 0.67, "$_NAND_": 1.0, "$_NOR_": 1.0, "$_AND_": 1.3
 FF_BASE_GE, FF_FEATURE_GE = 4.67, 1.0  # D flip-flop; + per enable / sync or async reset feature
 
 SYNTH_SCRIPT = """read_verilog {verilog}
+blackbox {ram}
 hierarchy -check -top {top}
 {blackboxes}
 synth -top {top} -run :fine
@@ -95,6 +97,8 @@ def classify_modules(verilog: str) -> dict[str, list[list[str]]]:
     kinds: dict[str, dict[tuple, list[str]]] = {kind: {} for kind in (*UNIT_KINDS, *GLUE_KINDS)}
     for match in re.finditer(r"^module (\S+)\s*\((.*?)\);\n(.*?)^endmodule", verilog, re.S | re.M):
         name, ports, body = match.groups()
+        if name == RAM_MODULE:  # the buffer banks: a black box, counted in bits (memory_bits)
+            continue
         kind = next((k for k, pattern in UNIT_KINDS.items() if pattern.match(name)), None)
         if kind is None:
             kind = next((k for k, glue in GLUE_KINDS.items() if glue == name), None)
@@ -144,7 +148,7 @@ def write_stats(cfg: RtlConfig, out_dir: str | os.PathLike, progress=print, on_p
     kinds = classify_modules(verilog)
     representatives = [group[0] for groups in kinds.values() for group in groups]
     boxed = [name for groups in kinds.values() for group in groups for name in group[1:]]
-    script = SYNTH_SCRIPT.format(verilog=VERILOG_FILE, top=TOP_NAME, stat="stat.json",
+    script = SYNTH_SCRIPT.format(verilog=VERILOG_FILE, top=TOP_NAME, ram=RAM_MODULE, stat="stat.json",
                                  blackboxes="\n".join(f"blackbox {name}" for name in boxed))
     progress(f"rtl-stats: synthesizing {cfg.array.pe_label} with Yosys ({len(representatives)} structurally "
              f"distinct modules, {len(boxed)} identical instances as black boxes) ...")

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .array import SystolicArray
+from .buffer import buffer_bank
 from .output_unit import OutputUnit
 from .params import RtlConfig, bits_for
 
@@ -82,8 +82,12 @@ PORT_DOCS = {
 
 
 class DqtTop(wiring.Component):
-    def __init__(self, config: RtlConfig):
+    """buffer_macros: the operand-buffer banks as RAM_MODULE instances (rtl/buffer.py; what rtl/emit.py writes),
+    else amaranth Memories (what amaranth.sim runs)."""
+
+    def __init__(self, config: RtlConfig, buffer_macros: bool = False):
         self._config = config
+        self._buffer_macros = buffer_macros
         super().__init__(top_signature(config))
 
     def elaborate(self, platform):
@@ -131,23 +135,22 @@ class DqtTop(wiring.Component):
                   Cat(self.p_bias, self.p_m, self.p_m_r)),
             "r": (unsigned(cols * cfg.max_lanes * cfg.wide_bits), cfg.filter_rows, self.r_we, self.r_row, self.r_data),
         }
-        read_ports = {}
+        k_read = Signal(unsigned(cfg.k_addr_bits))  # w/a row read this cycle (both banks read the same row)
+        row_addr = Signal(unsigned(cfg.filter_row_bits))  # p/r row read this cycle = filter drained next cycle
+        read_data_of = {}
         # fault write_run_bank: writes during a tile land in the bank the tile reads
         write_bank = Mux(idle, load_bank, run_bank) if cfg.fault == "write_run_bank" else load_bank
         for name, (shape, depth, we, addr, wdata) in buffers.items():
-            banks = []
-            for bank in (0, 1):
-                mem = m.submodules[f"{name}_buf{bank}"] = Memory(shape=shape, depth=depth, init=[])
-                wr = mem.write_port()
-                m.d.comb += [wr.en.eq(we & (write_bank == bank)), wr.addr.eq(addr), wr.data.eq(wdata)]
-                banks.append(mem.read_port())
-            read_ports[name] = banks
+            read_data_of[name] = [
+                buffer_bank(m, f"{name}_buf{bank}", shape.width, depth, we & (write_bank == bank), addr, wdata,
+                            k_read if name in ("w", "a") else row_addr, self._buffer_macros)
+                for bank in (0, 1)]
         with m.If(self.w_we | self.a_we | self.p_we | self.r_we):
             m.d.sync += loaded.eq(1)
 
         def read_data(name):
             """The run bank's read data of buffer `name` (both banks read the same address)."""
-            return Mux(run_bank, read_ports[name][1].data, read_ports[name][0].data)
+            return Mux(run_bank, read_data_of[name][1], read_data_of[name][0])
 
         p_data, r_data = read_data("p"), read_data("r")
 
@@ -163,13 +166,9 @@ class DqtTop(wiring.Component):
         next_p = Signal(unsigned(cfg.lane_mode_bits + 1))  # weight lane after the current lane pair
         m.d.comb += [last_row.eq(drain_row == 0), next_p.eq(Mux(drain_p + 1 == lanes_w, 0, drain_p + 1))]
         draining = Signal()
-        row_addr = Signal(unsigned(cfg.filter_row_bits))  # p/r row read this cycle = filter drained next cycle
         array = m.submodules.array = SystolicArray(cfg)
         feed = Signal()  # buffer row `count` is valid this cycle
-        for name in buffers:
-            for read in read_ports[name]:
-                m.d.comb += read.addr.eq(Mux(idle, 0, count + 1) if name in ("w", "a") else row_addr)
-        m.d.comb += [row_addr.eq(Mux(draining & ~last_row, drain_p * rows + drain_row - 1,
+        m.d.comb += [k_read.eq(Mux(idle, 0, count + 1)), row_addr.eq(Mux(draining & ~last_row, drain_p * rows + drain_row - 1,
                                      Mux(draining, next_p, 0) * rows + rows - 1)),
                      array.w_codes.eq(Mux(feed, read_data("w"), 0)), array.a_codes.eq(Mux(feed, read_data("a"), 0)),
                      array.k_w.eq(k_w), array.k_a.eq(k_a), array.a_sgn.eq(a_signed)]

@@ -174,3 +174,20 @@ def test_tool_env_puts_verilator_first_once_and_missing_tools_raise():
     assert require_tool("verilator", env).startswith(first)
     with pytest.raises(RuntimeError, match="no-such-tool-xyz not found on PATH"):
         require_tool("no-such-tool-xyz", env)
+
+
+def test_fused_lane_pair_accumulator_widths():
+    """(0, 0) keeps ACC; the others get bit_length(K_MAX · 2^(w_p-1) · (2^w_q - 1)) + 1, capped at ACC."""
+    from rtl.fused_pe import lane_pair_acc_bits, lane_pair_layout
+
+    cfg = config_from_options("2x2", k_max=4608, pe_mode="fused")  # N = 8: lane widths 8, 4, 2, 2
+    assert lane_pair_acc_bits(cfg, 0, 0) == 32
+    assert lane_pair_acc_bits(cfg, 1, 1) == (4608 * 8 * 15).bit_length() + 1 == 21
+    assert lane_pair_acc_bits(cfg, 0, 1) == (4608 * 128 * 15).bit_length() + 1 == 25
+    assert lane_pair_acc_bits(cfg, 3, 2) == (4608 * 2 * 3).bit_length() + 1 == 16
+    # rows p, columns q: [[32, 25, 22, 22], [25, 21, 18, 18], [23, 19, 16, 16], [23, 19, 16, 16]]
+    assert lane_pair_layout(cfg).size == 331
+    wide = config_from_options("2x2", k_max=1 << 20, pe_mode="fused")
+    assert lane_pair_acc_bits(wide, 1, 0) == 32  # the bound (36 bits) is capped at ACC
+    narrow = config_from_options("2x2", k_max=4608, pe_mode="fused", fault="narrow_acc")
+    assert lane_pair_acc_bits(narrow, 0, 0) == lane_pair_acc_bits(narrow, 1, 1) == 16

@@ -143,3 +143,27 @@ def test_fused_lane_swap_fault_is_caught():
     job = random_job(cfg, 4, seed=1, mode="wide", b_w=4, b_a=8, res_en=False)
     res = run_tile(DqtTop(cfg), cfg, job)
     assert not np.array_equal(res["y"], expected_tile(job, cfg.spec, None)[0])
+
+
+def extreme_job(cfg: RtlConfig, b_w: int, b_a: int, seed: int) -> TileJob:
+    """A fused tile at K = K_MAX whose every product has the largest magnitude its lane widths allow: weights at
+    the most negative code (view -2^(b_w-1)), unsigned activations at the largest (view 2^b_a - 1), bias 0, wide
+    output (acc' itself)."""
+    job = random_job(cfg, cfg.k_max, seed=seed, mode="wide", b_w=b_w, b_a=b_a, res_en=False)
+    job.weights[:] = cfg.spec.code_range(True)[0]
+    job.acts[:] = cfg.spec.code_range(False)[1]
+    job.bias[:] = 0
+    return job
+
+
+EXTREME_WIDTH_PAIRS = [(2, 2), (4, 4), (4, 8), (8, 4), (2, 8), (8, 2), (4, 2), (2, 4)]  # every lane pair's widest
+
+
+def test_fused_lane_accumulators_hold_their_extreme_sums():
+    """Lane pairs other than (0, 0) have accumulators sized to their bound (rtl.fused_pe.lane_pair_acc_bits): at
+    K = K_MAX with every product at its extreme, each lane pair's sum equals golden (no wrap), at every lane mode."""
+    cfg = RtlConfig(array=ArrayConfig(rows=2, cols=2, pe_mode="fused"), k_max=8)
+    jobs = [extreme_job(cfg, b_w, b_a, seed=i) for i, (b_w, b_a) in enumerate(EXTREME_WIDTH_PAIRS)]
+    for job, res in zip(jobs, run_tiles(DqtTop(cfg), cfg, jobs)):
+        check_tile(cfg, job, res)
+
