@@ -81,6 +81,28 @@ PORT_DOCS = {
 }
 
 
+def _buffer_bank(m: Module, name: str, shape, depth: int, we, addr, wdata):
+    """One bank of an operand buffer: row `addr` takes `wdata` at the edge where `we` is high; returns (read
+    address, read data), the data being the addressed row as it was at the previous edge (synchronous read, not
+    transparent to a write in the same cycle).
+
+    depth > 1: an Amaranth Memory with one write and one read port (an SRAM macro). depth 1 (R = 1 for the p / r
+    buffers, K_MAX = 1 for w / a): a row register and a read register with the same timing, and read address None;
+    every write address selects the one row, as the 0-bit address of a 1-deep Memory would. (A 1-deep Memory
+    would be emitted with 0-bit address wires `[-1:0]`, which is not legal Verilog.)
+    """
+    if depth > 1:
+        mem = m.submodules[name] = Memory(shape=shape, depth=depth, init=[])
+        wr, rd = mem.write_port(), mem.read_port()
+        m.d.comb += [wr.en.eq(we), wr.addr.eq(addr), wr.data.eq(wdata)]
+        return rd.addr, rd.data
+    row, data = Signal(shape, name=f"{name}_row"), Signal(shape, name=f"{name}_rdata")
+    with m.If(we):
+        m.d.sync += row.eq(wdata)
+    m.d.sync += data.eq(row)
+    return None, data
+
+
 class DqtTop(wiring.Component):
     def __init__(self, config: RtlConfig):
         self._config = config
@@ -130,21 +152,16 @@ class DqtTop(wiring.Component):
                   Cat(self.p_bias, self.p_m, self.p_m_r)),
             "r": (unsigned(cols * cfg.max_lanes * cfg.wide_bits), cfg.filter_rows, self.r_we, self.r_row, self.r_data),
         }
-        read_ports = {}
+        read_ports = {}  # name -> per bank (read address or None, read data)
         for name, (shape, depth, we, addr, wdata) in buffers.items():
-            banks = []
-            for bank in (0, 1):
-                mem = m.submodules[f"{name}_buf{bank}"] = Memory(shape=shape, depth=depth, init=[])
-                wr = mem.write_port()
-                m.d.comb += [wr.en.eq(we & (load_bank == bank)), wr.addr.eq(addr), wr.data.eq(wdata)]
-                banks.append(mem.read_port())
-            read_ports[name] = banks
+            read_ports[name] = [_buffer_bank(m, f"{name}_buf{bank}", shape, depth, we & (load_bank == bank), addr,
+                                             wdata) for bank in (0, 1)]
         with m.If(self.w_we | self.a_we | self.p_we | self.r_we):
             m.d.sync += loaded.eq(1)
 
         def read_data(name):
             """The run bank's read data of buffer `name` (both banks read the same address)."""
-            return Mux(run_bank, read_ports[name][1].data, read_ports[name][0].data)
+            return Mux(run_bank, read_ports[name][1][1], read_ports[name][0][1])
 
         p_data, r_data = read_data("p"), read_data("r")
 
@@ -164,8 +181,9 @@ class DqtTop(wiring.Component):
         array = m.submodules.array = SystolicArray(cfg)
         feed = Signal()  # buffer row `count` is valid this cycle
         for name in buffers:
-            for read in read_ports[name]:
-                m.d.comb += read.addr.eq(Mux(idle, 0, count + 1) if name in ("w", "a") else row_addr)
+            for read_addr, _ in read_ports[name]:
+                if read_addr is not None:
+                    m.d.comb += read_addr.eq(Mux(idle, 0, count + 1) if name in ("w", "a") else row_addr)
         m.d.comb += [row_addr.eq(Mux(draining & ~last_row, drain_p * rows + drain_row - 1,
                                      Mux(draining, next_p, 0) * rows + rows - 1)),
                      array.w_codes.eq(Mux(feed, read_data("w"), 0)), array.a_codes.eq(Mux(feed, read_data("a"), 0)),
