@@ -84,3 +84,20 @@ def test_width_cycle_starts_at_n_and_switches_width_every_layer(spec):
     assert len(cycle) == len(set(cycle)) == len(spec.candidates) ** 2
     assert {b for pair in cycle for b in pair} == set(spec.candidates)
     assert all(cycle[i] != cycle[(i + 1) % len(cycle)] for i in range(len(cycle)))
+
+
+def test_generate_is_memoised_per_build_root_while_its_files_exist(tmp_path):
+    """verify.designs.generate emits a design once per process and build root (the suite runs it on two
+    simulators); a deleted file is emitted again."""
+    from verify.designs import generate, rtl_config
+    from verify.toolchain import build_root_at
+
+    with build_root_at(tmp_path):
+        first = generate("top", rtl_config(1, 2, k_max=4))
+        mtime = first.sources[0].stat().st_mtime_ns
+        again = generate("top", rtl_config(1, 2, k_max=4))
+        assert again is first and first.sources[0].stat().st_mtime_ns == mtime
+        first.sources[0].unlink()
+        assert generate("top", rtl_config(1, 2, k_max=4)).sources[0].exists()
+    with build_root_at(tmp_path / "other"):
+        assert generate("top", rtl_config(1, 2, k_max=4)).sources[0].is_relative_to(tmp_path / "other")
