@@ -11,8 +11,8 @@ RUNS = {run.name: run for run in default_suite()}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sim", SIMULATORS)
-@pytest.mark.parametrize("name", list(RUNS))
+@pytest.mark.parametrize("sim,name", [(sim, name) for name, run in RUNS.items() for sim in SIMULATORS
+                                      if run.runs_on(sim)])
 def test_default_suite(sim, name):
     run = RUNS[name]
     result = run.run(sim)

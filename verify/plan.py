@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .designs import generate, rtl_config
+from .designs import generate, lint_top, rtl_config
 from .runner import Design, RunResult, bench_env, build, run_bench
-from .toolchain import build_root
+from .toolchain import SIMULATORS, build_root
 
 TILE_SHAPES = ((16, 16), (4, 8), (1, 16), (3, 5))
 FUSED_TILE_SHAPES = ((4, 8), (3, 5))  # fused tiles: every (b_w, b_a) in [2, N]² (rounded-up widths included)
 TILE_K_MAX = 64     # tile benches draw K up to this (k_cap); small buffers keep the Icarus model small
 LAYER_K_MAX = None  # the generator default (K_MAX = 4608): the same build as make verify-long
 FUSED_LAYER_K_MAX = 512  # the fused conv-layer bench: layer4.0.downsample has K = 256
+# Edge shapes of the generator's range (R, C in 1..64; 1×16 is in TILE_SHAPES): one-PE and one-column arrays (1-bit
+# out_clamped, 1-deep p / r buffers), every width pair, at a small K_MAX; the largest array, build + 3 tiles (one
+# random width pair, then a width switch), on Icarus only: its Verilator build (4,291 modules, 119 C++ files) takes
+# far longer than all of make verify on 2 cores (docs/verify.md). Each is also linted (verilator -Wall, BenchRun.lint).
+EDGE_TILE_SHAPES = ((1, 1), (16, 1))
+EDGE_K_MAX = 16
+LARGEST_SHAPE, LARGEST_K_MAX, LARGEST_SIMULATORS = (64, 64), 4, ("icarus",)
 
 
 @dataclass(frozen=True)
@@ -29,12 +36,20 @@ class BenchRun:
     params: dict = field(default_factory=dict)
     fault: str | None = None
     pe_mode: str = "fixed"
+    lint: bool = False             # top only: the run fails unless the design lints clean (verify.designs.lint_top)
+    simulators: tuple[str, ...] = SIMULATORS  # the simulators it runs on (of those the suite selects)
+
+    def runs_on(self, sim: str) -> bool:
+        return sim in self.simulators
 
     def design(self) -> Design:
         return generate(self.unit, rtl_config(*self.shape, k_max=self.k_max, fault=self.fault, pe_mode=self.pe_mode))
 
     def run(self, sim: str) -> RunResult:
-        built = build(self.design(), sim)
+        design = self.design()
+        if self.lint and (why := lint_top(design)) is not None:
+            return RunResult(design, sim, failed=[why])
+        built = build(design, sim)
         env = bench_env(**self.params)
         if "layer" in self.params:  # conv-layer benches: the golden job is prepared here, outside the simulator
             from .layer_job import prepare_layer_job
@@ -56,20 +71,42 @@ class BenchRun:
         return None
 
 
-def _tiles(shape, repeats, k_cap, switches, pe_mode: str = "fixed") -> BenchRun:
+def _tiles(shape, repeats, k_cap, switches, pe_mode: str = "fixed", k_max: int = TILE_K_MAX, pairs: int = 0,
+           **run) -> BenchRun:
+    """top_tiles on an R×C design: `pairs` > 0 runs that many random width pairs instead of all of them; `run`:
+    further BenchRun fields (lint, simulators)."""
     r, c = shape
-    return BenchRun(f"tiles_{r}x{c}" + ("_fused" if pe_mode == "fused" else ""), "top", "top_tiles", shape, TILE_K_MAX,
-                    {"repeats": repeats, "k_cap": k_cap, "switches": switches}, pe_mode=pe_mode)
+    params = {"repeats": repeats, "k_cap": k_cap, "switches": switches, **({"pairs": pairs} if pairs else {})}
+    return BenchRun(f"tiles_{r}x{c}" + ("_fused" if pe_mode == "fused" else ""), "top", "top_tiles", shape, k_max,
+                    params, pe_mode=pe_mode, **run)
+
+
+def edge_shape_runs() -> list[BenchRun]:
+    """Linted designs with tiles: the edge shapes (EDGE_TILE_SHAPES, every width pair, 8 width switches) and the
+    largest array (one width pair, one width switch, K <= LARGEST_K_MAX; LARGEST_SIMULATORS)."""
+    return [*[_tiles(shape, 1, EDGE_K_MAX, 8, k_max=EDGE_K_MAX, lint=True) for shape in EDGE_TILE_SHAPES],
+            _tiles(LARGEST_SHAPE, 1, LARGEST_K_MAX, 2, k_max=LARGEST_K_MAX, pairs=1, lint=True,
+                   simulators=LARGEST_SIMULATORS)]
+
+
+def unit_vectors_on_top(shape=(3, 5), vectors: int = 200) -> BenchRun:
+    """The output-unit bench's corner vectors plus `vectors` random ones, routed as tiles through the top's output
+    units (verify/benches/top_unit_vectors.py), on the design the R×C tile bench builds."""
+    return BenchRun(f"unit_vectors_{shape[0]}x{shape[1]}", "top", "top_unit_vectors", shape, TILE_K_MAX,
+                    {"vectors": vectors})
 
 
 def default_suite() -> list[BenchRun]:
-    """make verify: every unit, tiles on every shape, one ResNet-18 conv layer, and the fault injections."""
+    """make verify: every unit, tiles on every shape (edge shapes 1×1, 1×16, 16×1 and 64×64 included), ResNet-18
+    conv layers, and the fault injections."""
     return [
         BenchRun("view_unit", "view_unit", "view_unit"),
         BenchRun("pe", "pe", "pe", params={"dots": 120}),
         BenchRun("output_unit", "output_unit", "output_unit", params={"vectors": 6000}),
         *[_tiles(shape, 1, TILE_K_MAX, 24) for shape in TILE_SHAPES],
         *[_tiles(shape, 1, TILE_K_MAX, 24, "fused") for shape in FUSED_TILE_SHAPES],
+        *edge_shape_runs(),
+        unit_vectors_on_top(),
         BenchRun("conv_layer", "top", "conv_layer", (16, 16), LAYER_K_MAX,
                  {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}),
         BenchRun("conv_layer_stem", "top", "conv_layer", (16, 16), LAYER_K_MAX, {"layer": "conv1", "b_w": 8, "b_a": 8}),
@@ -100,5 +137,6 @@ def short_suite() -> list[BenchRun]:
         BenchRun("pe", "pe", "pe", params={"dots": 20}),
         _tiles((3, 5), 1, 16, 6),
         _tiles((3, 5), 1, 16, 6, "fused"),
+        _tiles((16, 1), 1, 8, 4, k_max=EDGE_K_MAX, lint=True),
         BenchRun("fault_view_round", "view_unit", "view_unit", fault="drop_round_bit"),
     ]

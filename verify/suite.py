@@ -19,19 +19,20 @@ from .toolchain import SimulatorMissing, selected_simulators
 
 
 def run_suite(runs: list[BenchRun], sims: tuple[str, ...], progress=print, file=None) -> tuple[list[dict], list[str]]:
-    """Run every BenchRun on every simulator; returns (records, failures). One `progress` line per run, and a
-    bar over the len(sims) * len(runs) runs on `file` (stderr by default)."""
+    """Run every BenchRun on every simulator it runs on (BenchRun.simulators); returns (records, failures). One
+    `progress` line per run, and a bar over all of them on `file` (stderr by default)."""
     records, failures = [], []
-    with progress_bar(total=len(sims) * len(runs), desc="verify", unit="run", file=file) as bar:
+    plan = {sim: [run for run in runs if run.runs_on(sim)] for sim in sims}
+    with progress_bar(total=sum(map(len, plan.values())), desc="verify", unit="run", file=file) as bar:
         for sim in sims:
-            for i, run in enumerate(runs):
+            for i, run in enumerate(plan[sim]):
                 bar.set_postfix_str(f"{sim} {run.name}")
                 t0 = time.perf_counter()
                 try:
                     result = run.run(sim)
                 except SimulatorMissing as e:
                     failures.append(f"{sim}: {e}")
-                    bar.update(len(runs) - i)  # the simulator's remaining runs are not run
+                    bar.update(len(plan[sim]) - i)  # the simulator's remaining runs are not run
                     break
                 why = run.verdict(result)
                 for rec in result.records:
