@@ -24,7 +24,7 @@ NETWORK  = $(if $(TOPOLOGY),--topology $(TOPOLOGY),--model $(MODEL))
 IMAGES  ?= synthetic:2000
 RTL_OUT ?= out/rtl-$(PE)$(if $(filter fused,$(PE_MODE)),-fused)
 
-.PHONY: setup sim test fuzz verify verify-long verify-long-sharded rtl rtl-stats sweep eval bench train-demo train-bench qonnx-demo clean
+.PHONY: setup sim test fuzz verify verify-largest verify-long verify-long-sharded rtl rtl-stats sweep eval bench train-demo train-bench qonnx-demo clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -42,6 +42,9 @@ fuzz: $(STAMP)
 
 verify: $(STAMP)
 	$(PY) -m verify.suite
+
+verify-largest: $(STAMP)
+	$(PY) -m verify.suite --largest
 
 verify-long: $(STAMP)
 	$(PY) -m verify.long_run --pe-mode $(PE_MODE) $(if $(call given,PLAN),--plan $(PLAN))

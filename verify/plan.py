@@ -18,9 +18,10 @@ TILE_K_MAX = 64     # tile benches draw K up to this (k_cap); small buffers keep
 LAYER_K_MAX = None  # the generator default (K_MAX = 4608): the same build as make verify-long
 FUSED_LAYER_K_MAX = 512  # the fused conv-layer bench: layer4.0.downsample has K = 256
 # Edge shapes of the generator's range (R, C in 1..64; 1×16 is in TILE_SHAPES): one-PE and one-column arrays (1-bit
-# out_clamped, 1-deep p / r buffers), every width pair, at a small K_MAX; the largest array, build + 3 tiles (one
-# random width pair, then a width switch), on Icarus only: its Verilator build (4,291 modules, 119 C++ files) takes
-# far longer than all of make verify on 2 cores (docs/verify.md). Each is also linted (verilator -Wall, BenchRun.lint).
+# out_clamped, 1-deep p / r buffers), every width pair, at a small K_MAX, in make verify. The largest array, build +
+# 3 tiles (one random width pair, then a width switch), in make verify-largest (about 3 min of CPU: it would push
+# make verify past 10 min on 2 cores), on Icarus only: its Verilator build (4,291 modules, 119 C++ files) takes far
+# longer than all of make verify (docs/verify.md). Each is also linted (verilator -Wall, BenchRun.lint).
 EDGE_TILE_SHAPES = ((1, 1), (16, 1))
 EDGE_K_MAX = 16
 LARGEST_SHAPE, LARGEST_K_MAX, LARGEST_SIMULATORS = (64, 64), 4, ("icarus",)
@@ -82,10 +83,14 @@ def _tiles(shape, repeats, k_cap, switches, pe_mode: str = "fixed", k_max: int =
 
 
 def edge_shape_runs() -> list[BenchRun]:
-    """Linted designs with tiles: the edge shapes (EDGE_TILE_SHAPES, every width pair, 8 width switches) and the
-    largest array (one width pair, one width switch, K <= LARGEST_K_MAX; LARGEST_SIMULATORS)."""
-    return [*[_tiles(shape, 1, EDGE_K_MAX, 8, k_max=EDGE_K_MAX, lint=True) for shape in EDGE_TILE_SHAPES],
-            _tiles(LARGEST_SHAPE, 1, LARGEST_K_MAX, 2, k_max=LARGEST_K_MAX, pairs=1, lint=True,
+    """Linted edge-shape designs with tiles (EDGE_TILE_SHAPES, every width pair, 8 width switches)."""
+    return [_tiles(shape, 1, EDGE_K_MAX, 8, k_max=EDGE_K_MAX, lint=True) for shape in EDGE_TILE_SHAPES]
+
+
+def largest_shape_runs() -> list[BenchRun]:
+    """make verify-largest: the linted largest array with one width pair and one width switch (3 tiles,
+    K <= LARGEST_K_MAX) on LARGEST_SIMULATORS."""
+    return [_tiles(LARGEST_SHAPE, 1, LARGEST_K_MAX, 2, k_max=LARGEST_K_MAX, pairs=1, lint=True,
                    simulators=LARGEST_SIMULATORS)]
 
 
@@ -97,8 +102,8 @@ def unit_vectors_on_top(shape=(3, 5), vectors: int = 200) -> BenchRun:
 
 
 def default_suite() -> list[BenchRun]:
-    """make verify: every unit, tiles on every shape (edge shapes 1×1, 1×16, 16×1 and 64×64 included), ResNet-18
-    conv layers, and the fault injections."""
+    """make verify: every unit, tiles on every shape (edge shapes 1×1, 1×16 and 16×1 included; 64×64:
+    largest_shape_runs), ResNet-18 conv layers, and the fault injections."""
     return [
         BenchRun("view_unit", "view_unit", "view_unit"),
         BenchRun("pe", "pe", "pe", params={"dots": 120}),

@@ -1,6 +1,9 @@
 """`make verify`: the default bench suite on every simulator SIM selects (default both), with a summary.
 
-    python -m verify.suite [--short]
+    python -m verify.suite [--short | --largest]
+
+--largest runs the largest array's runs (verify.plan.largest_shape_runs; make verify-largest) instead of the
+default suite.
 
 Prints one line per bench run under a bar over all runs (rate, time left; golden.progress), one line per record (bench, design, simulator, vectors, mismatches, seconds), then totals and
 the wall time; exits 1 if any bench failed, compared nothing, or a fault injection went undetected. A missing
@@ -13,7 +16,7 @@ import time
 
 from golden.progress import progress_bar
 
-from .plan import BenchRun, default_suite, short_suite
+from .plan import BenchRun, default_suite, largest_shape_runs, short_suite
 from .records import format_summary
 from .toolchain import SimulatorMissing, selected_simulators
 
@@ -50,15 +53,16 @@ def run_suite(runs: list[BenchRun], sims: tuple[str, ...], progress=print, file=
 
 
 def main(argv: list[str]) -> int:
-    short = "--short" in argv
+    suites = {"--short": ("short", short_suite), "--largest": ("largest", largest_shape_runs)}
+    name, suite = next((suites[arg] for arg in argv if arg in suites), ("default", default_suite))
     sims = selected_simulators()
     t0 = time.perf_counter()
-    records, failures = run_suite(short_suite() if short else default_suite(), sims)
+    records, failures = run_suite(suite(), sims)
     wall = time.perf_counter() - t0
     exact = [r for r in records if r["expect"] == "exact"]
     faults = [r for r in records if r["expect"] == "fault"]
     print()
-    print(format_summary(exact, f"verification summary ({'short' if short else 'default'} suite, "
+    print(format_summary(exact, f"verification summary ({name} suite, "
                                 f"simulators: {', '.join(sims)})"))
     print()
     print(format_summary(faults, "fault injection (each faulty design must show mismatches > 0 in its output rows; its cycle rows may not)"))
