@@ -25,7 +25,7 @@ NETWORK  = $(if $(TOPOLOGY),--topology $(TOPOLOGY),--model $(MODEL))
 IMAGES  ?= synthetic:2000
 RTL_OUT ?= out/rtl-$(PE)$(if $(filter fused,$(PE_MODE)),-fused)
 
-.PHONY: setup sim test fuzz verify verify-corners verify-long verify-long-sharded rtl rtl-stats sweep eval bench train-demo train-bench qonnx-demo clean
+.PHONY: setup sim test fuzz verify verify-corners verify-largest verify-long verify-long-sharded rtl rtl-stats sweep eval bench train-demo train-bench qonnx-demo clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -46,6 +46,9 @@ verify: $(STAMP)
 
 verify-corners: $(STAMP)
 	$(PY) cli.py verify --corners
+
+verify-largest: $(STAMP)
+	$(PY) cli.py verify --largest
 
 verify-long: $(STAMP)
 	$(PY) cli.py verify-long --pe-mode $(PE_MODE) $(if $(call given,MODEL),--model $(MODEL)) \

@@ -11,15 +11,17 @@ from commands.run_options import fail
                                             "[default: the synthetic ResNet-18]")
 @click.option("--short", is_flag=True, help="the quick share make test runs")
 @click.option("--corners", is_flag=True, help="every corner run on both simulators, pe_acc_short included")
+@click.option("--largest", is_flag=True, help="the largest array (64x64): lint and three tiles on Icarus")
 @click.pass_context
-def verify(ctx, model, short, corners):
+def verify(ctx, model, short, corners, largest):
     """Run the cocotb bench suite on the simulators SIM selects (default both); exits 1 on any failure."""
     from verify.suite import verify_suite
 
     try:
-        if short and corners:
-            raise ValueError("--short and --corners are two different suites; give one")
-        code = verify_suite("short" if short else "corners" if corners else "default", model)
+        chosen = [name for name, flag in (("short", short), ("corners", corners), ("largest", largest)) if flag]
+        if len(chosen) > 1:
+            raise ValueError(f"--{' and --'.join(chosen)} are different suites; give one")
+        code = verify_suite(chosen[0] if chosen else "default", model)
     except (ValueError, TypeError, OSError) as e:
         raise fail(e) from e
     ctx.exit(code)

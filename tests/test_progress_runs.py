@@ -14,10 +14,13 @@ from verify.toolchain import SimulatorMissing
 
 
 class _FakeRun:
-    """A BenchRun's interface (name, fault, sims, run, verdict) without a simulator."""
+    """A BenchRun's interface (name, fault, runs_on, run, verdict) without a simulator."""
 
-    def __init__(self, name: str, missing_on: str | None = None):
-        self.name, self.fault, self.missing_on, self.sims = name, None, missing_on, None
+    def __init__(self, name: str, missing_on: str | None = None, simulators=("icarus", "verilator")):
+        self.name, self.fault, self.missing_on, self.simulators = name, None, missing_on, simulators
+
+    def runs_on(self, sim: str) -> bool:
+        return sim in self.simulators
 
     def run(self, sim: str):
         if sim == self.missing_on:
@@ -37,6 +40,16 @@ def test_suite_bar_counts_every_run_even_past_a_missing_simulator():
     bar = out.getvalue().splitlines()
     assert "\r" not in out.getvalue() and len(bar) == 1  # one run's wait < 30 s: only the closing line
     assert bar[0].startswith("verify: 100%") and "4/4" in bar[0] and "run/s" in bar[0]
+
+
+def test_suite_runs_a_bench_only_on_its_simulators():
+    lines, out = [], io.StringIO()
+    records, failures = run_suite([_FakeRun("a"), _FakeRun("big", simulators=("icarus",))], ("verilator", "icarus"),
+                                  progress=lines.append, file=out)
+    assert [(line[1:10].strip(), line[12:34].strip()) for line in lines] == [("verilator", "a"), ("icarus", "a"),
+                                                                              ("icarus", "big")]
+    assert len(lines) == 3 and not failures and len(records) == 3
+    assert "3/3" in out.getvalue().splitlines()[-1]
 
 
 @pytest.mark.parametrize("dynamic", [False, True])

@@ -82,6 +82,23 @@ def test_overlapped_loads_follow_the_layer_schedule(rows, cols, k_len):
     assert schedule.load == os_load_cycles(rows, k_len) + len(jobs)  # every later load hides behind a tile
 
 
+@pytest.mark.parametrize("rows,cols", [(1, 3), (2, 1), (1, 1)])
+def test_one_deep_buffers_overlap_loads_and_rerun(rows, cols):
+    """K_MAX = 1 (1-deep weight / activation banks) and R = 1 (1-deep bias/m/m_r and residual banks) have a
+    constant row address (rtl/buffer.py ram_address): overlapped loads still follow the layer schedule, and a start
+    without writes reruns the operands of the tile before."""
+    cfg = RtlConfig(array=ArrayConfig(rows=rows, cols=cols), k_max=1)
+    jobs = [random_job(cfg, 1, seed=i, mode="signed", b_w=b, b_a=10 - b, res_en=i % 2 == 0)
+            for i, b in enumerate((8, 2, 5))]
+    results = run_tiles(DqtTop(cfg), cfg, jobs, loads="overlap")
+    for job, res in zip(jobs, results):
+        check_tile(cfg, job, res)
+    assert results[-1]["edges"] == os_layer_schedule(rows, cols, 1, len(jobs)).total
+    rerun = [jobs[0], replace(jobs[0], config=replace(jobs[0].config, b_w=3, b_a=4))]
+    for job, res in zip(rerun, run_tiles(DqtTop(cfg), cfg, rerun, loads="once")):
+        check_tile(cfg, job, res)
+
+
 def test_start_without_new_writes_reruns_the_same_operands():
     """No buffer write between two starts: no bank swap, the later tiles compute on the first one's operands
     (at other widths); a swap would read the other, never written bank."""

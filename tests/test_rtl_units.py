@@ -85,6 +85,18 @@ def test_pe_accumulates_and_passes(n_bits, acc_bits):
     assert [r["a_out"] for r in res[2:k_len + 2]] == a.tolist()
 
 
+def test_pe_clear_has_priority_over_shift_and_en():
+    """rtl/pe.py: clear > shift > en. clear with shift and en (nonzero acc_in and operands) gives 0; shift with en
+    loads acc_in."""
+    cfg = make_config()
+    idle = {"en": 0, "clear": 0, "shift": 0, "w_in": 0, "a_in": 0, "acc_in": 0}
+    steps = [dict(idle, clear=1), dict(idle, en=1, w_in=7, a_in=9),
+             dict(idle, clear=1, shift=1, en=1, w_in=3, a_in=5, acc_in=-777),
+             dict(idle, shift=1, en=1, w_in=3, a_in=5, acc_in=-777), dict(idle)]
+    res = clocked_eval(PE(cfg), steps, ("acc",))
+    assert [r["acc"] for r in res[1:]] == [0, 63, 0, -777]
+
+
 def test_pe_narrow_acc_fault_is_caught():
     cfg = make_config(fault="narrow_acc")
     w, a, res = pe_run(cfg, seed=1, k_len=40)

@@ -84,3 +84,39 @@ def test_width_cycle_starts_at_n_and_switches_width_every_layer(spec):
     assert len(cycle) == len(set(cycle)) == len(spec.candidates) ** 2
     assert {b for pair in cycle for b in pair} == set(spec.candidates)
     assert all(cycle[i] != cycle[(i + 1) % len(cycle)] for i in range(len(cycle)))
+
+
+def test_generate_reuses_a_design_per_build_root_while_its_files_exist(tmp_path):
+    """verify.designs.generate emits a design once per build root while its generator stamp matches (the suite
+    runs it on two simulators); a deleted file is emitted again."""
+    from verify.designs import generate, rtl_config
+    from verify.toolchain import build_root_at
+
+    with build_root_at(tmp_path):
+        first = generate("top", rtl_config(1, 2, k_max=4))
+        mtime = first.sources[0].stat().st_mtime_ns
+        again = generate("top", rtl_config(1, 2, k_max=4))
+        assert again == first and first.sources[0].stat().st_mtime_ns == mtime
+        first.sources[0].unlink()
+        assert generate("top", rtl_config(1, 2, k_max=4)).sources[0].exists()
+    with build_root_at(tmp_path / "other"):
+        assert generate("top", rtl_config(1, 2, k_max=4)).sources[0].is_relative_to(tmp_path / "other")
+
+
+def test_a_linted_run_fails_on_a_lint_warning_without_building(tmp_path):
+    """BenchRun(lint=True) lints its top first (verilator -Wall with the waiver file): clean -> None; a warning
+    (here an empty bit range pasted into the emitted Verilog) fails the run before any simulator build."""
+    from verify.designs import generate, lint_top, rtl_config
+    from verify.plan import BenchRun
+    from verify.toolchain import build_root_at
+
+    run = BenchRun("tiles_1x2", "top", "top_tiles", (1, 2), 4, lint=True)
+    with build_root_at(tmp_path / "clean"):
+        assert lint_top(run.design()) is None
+    with build_root_at(tmp_path / "bad"):
+        design = generate("top", rtl_config(1, 2, k_max=4))
+        text = design.sources[0].read_text()
+        design.sources[0].write_text(text.replace("module dqt_top(", "module dqt_top_unused; wire [-1:0] x; endmodule\nmodule dqt_top(", 1))
+        result = run.run("icarus")
+        assert not result.ok and "lint" in result.failed[0] and run.verdict(result) is not None
+        assert not (tmp_path / "bad" / "icarus").exists()

@@ -1,18 +1,18 @@
-"""The full `make verify` suite as pytest cases (slow: excluded from `make test`; `make verify` runs the same
-BenchRuns through verify.suite). Each design is built once per session on each simulator."""
+"""The full `make verify` suite and `make verify-largest` as pytest cases (slow: excluded from `make test`; the make
+targets run the same BenchRuns through verify.suite). Each design is built once per session on each simulator."""
 from __future__ import annotations
 
 import pytest
 
-from verify.plan import default_suite
+from verify.plan import default_suite, largest_shape_runs
 from verify.toolchain import SIMULATORS
 
-RUNS = {run.name: run for run in default_suite()}
+RUNS = {run.name: run for run in [*default_suite(), *largest_shape_runs()]}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sim,name", [(sim, name) for name, run in RUNS.items() for sim in SIMULATORS
-                                      if run.sims is None or sim in run.sims])
+                                      if run.runs_on(sim)])
 def test_default_suite(sim, name):
     run = RUNS[name]
     result = run.run(sim)

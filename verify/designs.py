@@ -13,6 +13,7 @@ from pathlib import Path
 
 from golden.atomic import atomic_write_bytes
 from rtl.emit import MANIFEST_FILE, UNIT_COMPONENTS, write_rtl, write_unit_rtl
+from rtl.lint import verilator_lint
 from rtl.params import RtlConfig
 from sim.config import ArrayConfig
 
@@ -81,3 +82,18 @@ def _design(key: str, out: Path, manifest: dict) -> Design:
     sources = tuple((out / f["path"]).resolve() for f in manifest["files"])
     return Design(key=key, toplevel=manifest["top"], sources=sources, manifest_path=(out / MANIFEST_FILE).resolve())
 
+
+
+_LINTED: dict[Path, str | None] = {}
+
+
+def lint_top(design: Design) -> str | None:
+    """`verilator --lint-only -Wall` of a generated top with its waiver file (rtl/lint.py), once per process and
+    design folder: None when clean, else the first lines of the report."""
+    folder = design.manifest_path.parent
+    if folder not in _LINTED:
+        lint = verilator_lint(folder)
+        report = lint.stdout + lint.stderr
+        clean = lint.returncode == 0 and "%Warning" not in report and "[-1:0]" not in design.sources[0].read_text()
+        _LINTED[folder] = None if clean else f"verilator -Wall lint of {design.key}:\n" + "\n".join(report.splitlines()[:20])
+    return _LINTED[folder]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .designs import generate, rtl_config
+from .designs import generate, lint_top, rtl_config
 from .runner import Design, RunResult, bench_env, build, run_bench
 from .toolchain import build_root
 
@@ -17,6 +17,14 @@ FUSED_TILE_SHAPES = ((4, 8), (3, 5))  # fused tiles: every (b_w, b_a) in [2, N]�
 TILE_K_MAX = 64     # tile benches draw K up to this (k_cap); small buffers keep the Icarus model small
 LAYER_K_MAX = None  # the generator default (K_MAX = 4608): the same build as make verify-long
 FUSED_LAYER_K_MAX = 512  # the fused conv-layer bench: layer4.0.downsample has K = 256
+# Edge shapes of the generator's range (R, C in 1..64; 1×16 is in TILE_SHAPES): one-PE and one-column arrays (1-bit
+# out_clamped, 1-deep p / r buffers), every width pair, at a small K_MAX, in make verify. The largest array, build +
+# 3 tiles (one random width pair, then a width switch), in make verify-largest (about 3 min of CPU: it would push
+# make verify past 10 min on 2 cores), on Icarus only: its Verilator build (4,291 modules, 119 C++ files) takes far
+# longer than all of make verify (docs/verify.md). Each is also linted (verilator -Wall, BenchRun.lint).
+EDGE_TILE_SHAPES = ((1, 1), (16, 1))
+EDGE_K_MAX = 16
+LARGEST_SHAPE, LARGEST_K_MAX, LARGEST_SIMULATORS = (64, 64), 4, ("icarus",)
 
 
 @dataclass(frozen=True)
@@ -31,12 +39,19 @@ class BenchRun:
     pe_mode: str = "fixed"
     tests: tuple[str, ...] | None = None  # cocotb tests of `module` to run (None: all)
     sims: tuple[str, ...] | None = None   # simulators this run is for (None: every selected one)
+    lint: bool = False             # top only: the run fails unless the design lints clean (verify.designs.lint_top)
+
+    def runs_on(self, sim: str) -> bool:
+        return self.sims is None or sim in self.sims
 
     def design(self) -> Design:
         return generate(self.unit, rtl_config(*self.shape, k_max=self.k_max, fault=self.fault, pe_mode=self.pe_mode))
 
     def run(self, sim: str) -> RunResult:
-        built = build(self.design(), sim)
+        design = self.design()
+        if self.lint and (why := lint_top(design)) is not None:
+            return RunResult(design, sim, failed=[why])
+        built = build(design, sim)
         env = bench_env(**self.params)
         if "layer" in self.params:  # conv-layer benches: the golden job is prepared here, outside the simulator
             from .layer_job import prepare_layer_job
@@ -59,10 +74,33 @@ class BenchRun:
         return None
 
 
-def _tiles(shape, repeats, k_cap, switches, pe_mode: str = "fixed") -> BenchRun:
+def _tiles(shape, repeats, k_cap, switches, pe_mode: str = "fixed", k_max: int = TILE_K_MAX, pairs: int = 0,
+           **run) -> BenchRun:
+    """top_tiles on an R×C design: `pairs` > 0 runs that many random width pairs instead of all of them; `run`:
+    further BenchRun fields (lint, sims)."""
     r, c = shape
-    return BenchRun(f"tiles_{r}x{c}" + ("_fused" if pe_mode == "fused" else ""), "top", "top_tiles", shape, TILE_K_MAX,
-                    {"repeats": repeats, "k_cap": k_cap, "switches": switches}, pe_mode=pe_mode)
+    params = {"repeats": repeats, "k_cap": k_cap, "switches": switches, **({"pairs": pairs} if pairs else {})}
+    return BenchRun(f"tiles_{r}x{c}" + ("_fused" if pe_mode == "fused" else ""), "top", "top_tiles", shape, k_max,
+                    params, pe_mode=pe_mode, **run)
+
+
+def edge_shape_runs() -> list[BenchRun]:
+    """Linted edge-shape designs with tiles (EDGE_TILE_SHAPES, every width pair, 8 width switches)."""
+    return [_tiles(shape, 1, EDGE_K_MAX, 8, k_max=EDGE_K_MAX, lint=True) for shape in EDGE_TILE_SHAPES]
+
+
+def largest_shape_runs() -> list[BenchRun]:
+    """make verify-largest: the linted largest array with one width pair and one width switch (3 tiles,
+    K <= LARGEST_K_MAX) on LARGEST_SIMULATORS."""
+    return [_tiles(LARGEST_SHAPE, 1, LARGEST_K_MAX, 2, k_max=LARGEST_K_MAX, pairs=1, lint=True,
+                   sims=LARGEST_SIMULATORS)]
+
+
+def unit_vectors_on_top(shape=(3, 5), vectors: int = 200) -> BenchRun:
+    """The output-unit bench's corner vectors plus `vectors` random ones, routed as tiles through the top's output
+    units (verify/benches/top_unit_vectors.py), on the design the R×C tile bench builds."""
+    return BenchRun(f"unit_vectors_{shape[0]}x{shape[1]}", "top", "top_unit_vectors", shape, TILE_K_MAX,
+                    {"vectors": vectors})
 
 
 def _corners(shape, pe_mode: str = "fixed", fault: str | None = None, tests: tuple[str, ...] | None = None,
@@ -90,8 +128,9 @@ def _corners_default(shape, pe_mode: str = "fixed") -> BenchRun:
 
 
 def default_suite(model: str | None = None) -> list[BenchRun]:
-    """make verify: every unit, random and corner tiles (+ protocol rules) on every shape, conv layers (of the
-    synthetic ResNet-18, or of the model file `model`: model_conv_runs), and the fault injections."""
+    """make verify: every unit, random and corner tiles (+ protocol rules) on every shape (edge shapes 1×1, 1×16
+    and 16×1 included; 64×64: largest_shape_runs), conv layers (of the synthetic ResNet-18, or of the model file
+    `model`: model_conv_runs), and the fault injections."""
     conv = [
         BenchRun("conv_layer", "top", "conv_layer", (16, 16), LAYER_K_MAX,
                  {"layer": "layer4.0.downsample", "b_w": 4, "b_a": 6}),
@@ -108,6 +147,8 @@ def default_suite(model: str | None = None) -> list[BenchRun]:
         *[_corners_default(shape) for shape in TILE_SHAPES],
         *[_corners_default(shape, "fused") for shape in FUSED_TILE_SHAPES],
         _corners_largest_k(sims=("verilator",)),
+        *edge_shape_runs(),
+        unit_vectors_on_top(),
         *conv,
         *fault_runs(),
     ]
@@ -164,5 +205,6 @@ def short_suite() -> list[BenchRun]:
         BenchRun("pe", "pe", "pe", params={"dots": 20}),
         _tiles((3, 5), 1, 16, 6),
         _tiles((3, 5), 1, 16, 6, "fused"),
+        _tiles((16, 1), 1, 8, 4, k_max=EDGE_K_MAX, lint=True),
         BenchRun("fault_view_round", "view_unit", "view_unit", fault="drop_round_bit"),
     ]

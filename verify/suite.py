@@ -1,6 +1,9 @@
 """`make verify`: the default bench suite on every simulator SIM selects (default both), with a summary.
 
-    python -m verify.suite [--short | --corners] [--model FILE]
+    python -m verify.suite [--short | --corners | --largest] [--model FILE]
+
+--largest runs the largest array's runs (verify.plan.largest_shape_runs; make verify-largest) instead of the
+default suite.
 
 Prints one line per bench run under a bar over all runs (rate, time left; golden.progress), one line per record (bench, design, simulator, vectors, mismatches, seconds), then totals and
 the wall time, then the functional coverage table (verify/coverage.py) merged over the exact runs; exits 1 if
@@ -17,16 +20,16 @@ import time
 from golden.progress import progress_bar
 
 from .coverage import format_coverage, merge, missing_targets
-from .plan import BenchRun, corner_suite, default_suite, short_suite
+from .plan import BenchRun, corner_suite, default_suite, largest_shape_runs, short_suite
 from .records import format_summary
 from .toolchain import SimulatorMissing, selected_simulators
 
 
 def run_suite(runs: list[BenchRun], sims: tuple[str, ...], progress=print, file=None) -> tuple[list[dict], list[str]]:
-    """Run every BenchRun on every simulator it is for (BenchRun.sims); returns (records, failures). One `progress`
+    """Run every BenchRun on every simulator it is for (BenchRun.runs_on); returns (records, failures). One `progress`
     line per run, and a bar over all of them on `file` (stderr by default)."""
     records, failures = [], []
-    per_sim = {sim: [run for run in runs if run.sims is None or sim in run.sims] for sim in sims}
+    per_sim = {sim: [run for run in runs if run.runs_on(sim)] for sim in sims}
     with progress_bar(total=sum(map(len, per_sim.values())), desc="verify", unit="run", file=file) as bar:
         for sim in sims:
             for i, run in enumerate(per_sim[sim]):
@@ -58,19 +61,21 @@ def main(argv: list[str]) -> int:
     which = ap.add_mutually_exclusive_group()
     which.add_argument("--short", action="store_true", help="make test's quick share")
     which.add_argument("--corners", action="store_true", help="every corner run on both simulators (make verify-corners)")
+    which.add_argument("--largest", action="store_true", help="the largest array's runs (make verify-largest)")
     ap.add_argument("--model", default=None, help="model file whose layers the conv-layer benches run")
     args = ap.parse_args(argv)
     try:
-        return verify_suite("short" if args.short else "corners" if args.corners else "default", args.model)
+        return verify_suite("short" if args.short else "corners" if args.corners else "largest" if args.largest else "default", args.model)
     except ValueError as e:
         print(f"verify: {e}", file=sys.stderr)
         return 2
 
 
 def verify_suite(label: str = "default", model: str | None = None) -> int:
-    """Run the suite `label` (default | short | corners; the default one with `model`'s conv layers), print the
+    """Run the suite `label` (default | short | corners | largest; the default one with `model`'s conv layers), print the
     summary and the coverage table; the exit code."""
-    suites = {"default": lambda: default_suite(model), "short": short_suite, "corners": corner_suite}
+    suites = {"default": lambda: default_suite(model), "short": short_suite, "corners": corner_suite,
+              "largest": largest_shape_runs}
     if label not in suites:
         raise ValueError(f"suite must be one of {', '.join(suites)}, got {label!r}")
     if label != "default" and model:

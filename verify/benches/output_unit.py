@@ -8,11 +8,11 @@ import numpy as np
 
 from ..manifest import DutParams
 from ..models import expected_output
+from ..routed_vectors import output_unit_vectors
 from ..runner import env_int
 from ..scoreboard import Scoreboard
 from ..tb.finish import finish
 from ..tb.output_unit import OutputUnitDriver, OutputUnitMonitor
-from ..vectors import corner_output_vectors, random_output_vector
 
 
 @cocotb.test()
@@ -20,8 +20,7 @@ async def output_unit_corners_and_random(dut):
     t0, p = time.perf_counter(), DutParams.load()
     p.check_ports(dut)
     rng = np.random.default_rng(env_int("seed", 1))
-    vectors = corner_output_vectors(rng, p.spec)
-    vectors += [random_output_vector(rng, p.spec) for _ in range(env_int("vectors", 4000))]
+    vectors = output_unit_vectors(rng, p.spec, env_int("vectors", 4000))
     drv, mon, board = OutputUnitDriver(dut, p), OutputUnitMonitor(dut, p), Scoreboard("output_unit")
     for i, v in enumerate(vectors):
         await drv.apply(v)

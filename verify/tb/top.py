@@ -1,7 +1,9 @@
 """DqtTop driver and monitor (cocotb): buffer loads, one-cycle config+start, autonomous tile run, row readout.
 
 The driver plays the load/run protocol of rtl/top.py (its module docstring is the one description) with the
-words of verify/tile_job.py load_words; the monitor collects the `out_valid` rows (bottom row first) until `done`.
+words of verify/tile_job.py load_words; the monitor collects the `out_valid` rows (bottom row first) until `done`
+and checks that they fill exactly the documented cycles: one row per cycle, the last one in the cycle before
+`done` rises (docs/rtl.md, Tile timing). Ports of any width are read with `port_bits` (a 1-bit port included).
 """
 from __future__ import annotations
 
@@ -101,15 +103,16 @@ class TopDriver:
             await ClockCycles(dut.clk, skip, rising=False)
             self.edges += skip
             if int(dut.done.value) or int(dut.out_valid.value):
-                return TileRun(*monitor.result(), self.edges - self._started, int(dut.cycles.value))
+                return TileRun(*monitor.result(self.edges - self._started), self.edges - self._started,
+                               int(dut.cycles.value))
         while True:
             await self.tick()
-            monitor.sample()
+            monitor.sample(self.edges - self._started)
             if int(dut.done.value):
                 break
             if self.edges - self._started > timeout:
                 raise AssertionError(f"tile did not finish within {timeout} cycles")
-        out, clamped = monitor.result()
+        out, clamped = monitor.result(self.edges - self._started)
         return TileRun(out, clamped, self.edges - self._started, int(dut.cycles.value))
 
     async def run(self, cfg: TileConfig, monitor: "TopMonitor", timeout: int, quiet: int = 0) -> TileRun:
@@ -133,21 +136,39 @@ class TopMonitor:
         self.out = np.zeros((rows * lanes_w, cols * lanes_a), dtype=np.int64)
         self.clamped = np.zeros_like(self.out)
         self.seen: list[tuple[int, int]] = []
+        self.valid_cycles: list[int] = []
 
-    def sample(self) -> None:
+    def sample(self, cycle: int) -> None:
+        """Read the outputs in tile cycle `cycle` (rising edges since the start-sampling edge)."""
         d, cols = self.dut, self.p.cols
-        if int(d.out_valid.value):
-            row, q = int(d.out_row.value), int(d.out_alane.value) if self.fused else 0
+        if port_bits(d.out_valid, "out_valid"):
+            row, q = port_bits(d.out_row, "out_row"), port_bits(d.out_alane, "out_alane") if self.fused else 0
             self.seen.append((row, q))
-            if not d.out_data.value.is_resolvable:
-                raise AssertionError(f"out_data of row {row} lane {q} holds X/Z bits: {d.out_data.value}")
+            self.valid_cycles.append(cycle)
             if row < self.out.shape[0] and q < self.lanes[1]:
-                self.out[row, q * cols:(q + 1) * cols] = unpack_lanes(d.out_data.value.to_unsigned(), cols, self.out_bits)
-                bits = d.out_clamped.value.to_unsigned()
+                where = f"row {row} lane {q}"
+                data = port_bits(d.out_data, f"out_data of {where}")
+                bits = port_bits(d.out_clamped, f"out_clamped of {where}")
+                self.out[row, q * cols:(q + 1) * cols] = unpack_lanes(data, cols, self.out_bits)
                 self.clamped[row, q * cols:(q + 1) * cols] = [(bits >> j) & 1 for j in range(cols)]
 
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
+    def result(self, done_cycle: int) -> tuple[np.ndarray, np.ndarray]:
+        """The tile's (out, clamped); AssertionError unless the rows came in drain_order, one per cycle, in the
+        len(rows) cycles just before `done_cycle` (the cycle in which `done` was first seen)."""
         want = drain_order(self.p.rows, *self.lanes)
         if self.seen != want:
             raise AssertionError(f"output rows (row, lane) seen {self.seen}, expected {want}")
+        want_cycles = list(range(done_cycle - len(want), done_cycle))
+        if self.valid_cycles != want_cycles:
+            raise AssertionError(f"out_valid in tile cycles {self.valid_cycles}, expected {want_cycles} "
+                                 f"(done in cycle {done_cycle})")
         return self.out, self.clamped
+
+
+def port_bits(handle, name: str) -> int:
+    """The bits of an output port of any width as an unsigned int (cocotb returns a 1-bit port as a Logic and a
+    wider one as a LogicArray; int() reads both); AssertionError naming `name` if a bit is X or Z."""
+    value = handle.value
+    if not value.is_resolvable:
+        raise AssertionError(f"{name} holds X/Z bits: {value}")
+    return int(value)
