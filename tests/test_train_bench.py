@@ -11,13 +11,19 @@ import torch
 from click.testing import CliRunner
 
 from cli import cli
+from golden.inference import infer
+from golden.model_file import load_model
+from golden.plan import plan_from_mapping
 from golden.spec import DEFAULT_SPEC
 from train.arch import arch
+from train.bench import export_static_point
 from train.bootstrap import accuracy_ci, difference_ci, resample_index
 from train.calibrate import calibrate
 from train.controller_fit import BudgetConfig, dual_step, train_controller
 from train.data import Split
 from train.dqt import image_costs
+from train.evaluate import input_codes
+from train.export import export_model_file
 from train.float_train import FloatConfig, train_float
 from train.fold import fold_resnet
 from train.graded import KINDS, LEVELS, build_graded, corrupt, upsample
@@ -132,6 +138,35 @@ def test_budgeted_controller_trains_only_the_controller(capsys):
     g[0, :, 0] = 1
     g[1, :, 3] = 1
     assert image_costs(net, g, "bitops").tolist() == pytest.approx([1 / 16, 1.0])
+
+
+def test_pareto_point_files_run_in_cli_sim(tmp_path):
+    """Each point's exported file (static: the controller-free backbone + its plan file; dynamic: backbone +
+    controller) loads with golden's loader and runs in `cli.py sim`, with the golden logits of that point."""
+    torch.manual_seed(0)
+    a = arch("digits")
+    ir = a.network()
+    net = NestedNet(ir, DEFAULT_SPEC, fold_resnet(ResNet(a).eval(), ir), 1 / 127, seed=0)
+    images = torch.rand(6, 1, 8, 8) * 2 - 1
+    calibrate(net, images)
+    for sub in ("models", "plans"):
+        (tmp_path / sub).mkdir()
+    dynamic_path = tmp_path / "models" / "dynamic_t0.100.safetensors"
+    backbone = export_model_file(net, dynamic_path)
+    widths = {layer.name: (2, 2) if i % 2 else (6, 6) for i, layer in enumerate(ir.switchable_layers)}
+    model_path, plan_path = export_static_point(backbone, "greedy:3", widths, tmp_path)
+    assert (model_path.name, plan_path.name) == ("greedy_3.safetensors", "greedy_3.json")
+    assert load_model(model_path).controller is None and load_model(dynamic_path).controller is not None
+    codes = input_codes(net, Split(images, torch.arange(6))).to(torch.int64).numpy()
+    with open(tmp_path / "images.npy", "wb") as f:
+        np.save(f, codes, allow_pickle=False)
+    plan = plan_from_mapping("p", widths, ir, DEFAULT_SPEC)
+    for args, expected in ((["--model", str(model_path), "--plan", str(plan_path)], infer(backbone, codes, plan=plan)),
+                           (["--model", str(dynamic_path), "--dynamic"], infer(backbone, codes, dynamic=True))):
+        out = tmp_path / f"sim{len(args)}"
+        result = CliRunner().invoke(cli, ["sim", *args, "--input", str(tmp_path / "images.npy"), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert np.array_equal(np.load(out / "logits.npy"), expected.logits)
 
 
 def test_train_commands_set_passive_thread_waits_before_torch_loads():

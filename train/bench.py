@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from golden.atomic import atomic_write_bytes
 from golden.inference import infer
 from golden.model import NestedModel
-from golden.model_file import load_model
+from golden.model_file import load_model, save_model
 from golden.plan import plan_from_mapping
 from golden.progress import progress_bar
 from golden.spec import DEFAULT_SPEC
@@ -138,6 +138,19 @@ def train_backbone(bench: GradedBench, cfg: BenchConfig, log) -> NestedNet:
     return net
 
 
+def export_static_point(backbone: NestedModel, name: str, widths: dict, out: Path) -> tuple[Path, Path]:
+    """The files of static point `name` ("uniform:4", "greedy:19"): models/<name>.safetensors, the backbone
+    without its controller (the network a static plan runs, written by golden.model_file.save_model like every
+    exported model), and plans/<name>.json, its per-layer widths (a `sim --plan` / VERIFY_PLAN file); ':' -> '_'
+    in the file names. Returns (model path, plan path)."""
+    stem = name.replace(":", "_")
+    model_path = out / "models" / f"{stem}.safetensors"
+    plan_path = out / "plans" / f"{stem}.json"
+    save_model(replace(backbone, controller=None), model_path)
+    atomic_write_bytes(plan_path, (json.dumps({n: list(w) for n, w in widths.items()}, indent=1) + "\n").encode())
+    return model_path, plan_path
+
+
 def _golden_point(model: NestedModel, images: np.ndarray, labels: np.ndarray, backend: str, name: str, family: str,
                   model_path: Path, plan: str | None, widths: dict | None) -> Point:
     plan_obj = None if widths is None else plan_from_mapping(name, widths, model.network, model.spec)
@@ -240,13 +253,8 @@ def run_bench(out_dir, cfg: BenchConfig = BenchConfig(), progress: Callable[[str
         for s in statics:
             bar.set_postfix_str(s.name)
             family = s.name.split(":")[0]
-            plan_arg = s.name
-            if family == "greedy":
-                plan_path = out / "plans" / f"greedy_{s.name.split(':')[1]}.json"
-                atomic_write_bytes(plan_path, (json.dumps({n: list(w) for n, w in s.widths.items()}, indent=1)
-                                               + "\n").encode())
-                plan_arg = str(plan_path)
-            p = _golden_point(backbone, test_codes, labels, cfg.backend, s.name, family, backbone_path, plan_arg,
+            model_path, plan_path = export_static_point(backbone, s.name, s.widths, out)
+            p = _golden_point(backbone, test_codes, labels, cfg.backend, s.name, family, model_path, str(plan_path),
                               s.widths)
             p.val_acc = s.val_acc
             points.append(p)
@@ -317,7 +325,7 @@ def _summarize(points: list[Point], statics: list[StaticPoint], backbone: Nested
                                                  backbone.spec)
     log("simulating every point on the 16x16 array (fixed and fused PE modes)")
     for p in points:
-        p.hardware = simulate_point(load_model(p.model_path) if p.family == "dynamic" else backbone, p)
+        p.hardware = simulate_point(load_model(p.model_path), p)
     wins = sum(1 for c in comparisons if c["dynamic"].startswith("dynamic:") and c["static"] and
                c["static"]["dynamic_wins"])
     return {"config": {**asdict(cfg), "targets": list(cfg.targets)}, "test_images": len(bench.test),
