@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,9 +28,12 @@ from train.export import export_model_file
 from train.float_train import FloatConfig, train_float
 from train.fold import fold_resnet
 from train.graded import KINDS, LEVELS, build_graded, corrupt, upsample
+from train.headroom import apply_level_allocation, level_allocation, per_image_oracle, severity_predictability
 from train.nested import NestedNet
 from train.plan_search import best_under, greedy_plans, plan_bitops
 from train.resnet import ResNet
+
+CLI = Path(__file__).resolve().parents[1] / "cli.py"
 
 
 @pytest.fixture(scope="module")
@@ -160,13 +164,15 @@ def test_pareto_point_files_run_in_cli_sim(tmp_path):
     codes = input_codes(net, Split(images, torch.arange(6))).to(torch.int64).numpy()
     with open(tmp_path / "images.npy", "wb") as f:
         np.save(f, codes, allow_pickle=False)
-    plan = plan_from_mapping("p", widths, ir, DEFAULT_SPEC)
-    for args, expected in ((["--model", str(model_path), "--plan", str(plan_path)], infer(backbone, codes, plan=plan)),
-                           (["--model", str(dynamic_path), "--dynamic"], infer(backbone, codes, dynamic=True))):
-        out = tmp_path / f"sim{len(args)}"
-        result = CliRunner().invoke(cli, ["sim", *args, "--input", str(tmp_path / "images.npy"), "--out", str(out)])
-        assert result.exit_code == 0, result.output
-        assert np.array_equal(np.load(out / "logits.npy"), expected.logits)
+    expected = infer(backbone, codes, plan=plan_from_mapping("p", widths, ir, DEFAULT_SPEC))
+    assert not np.array_equal(expected.logits, infer(backbone, codes).logits)   # the plan file matters
+    result = CliRunner().invoke(cli, ["sim", "--model", str(model_path), "--plan", str(plan_path), "--input",
+                                      str(tmp_path / "images.npy"), "--out", str(tmp_path / "sim")])
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(np.load(tmp_path / "sim" / "logits.npy"), expected.logits)
+    # (`sim --dynamic` on a dynamic point's file: test_train_bench_end_to_end_toy, slow)
+    assert np.array_equal(infer(load_model(dynamic_path), codes, dynamic=True).logits,
+                          infer(backbone, codes, dynamic=True).logits)
 
 
 def test_train_commands_set_passive_thread_waits_before_torch_loads():
@@ -191,9 +197,12 @@ def test_train_bench_option_errors(tmp_path, args, message):
 @pytest.mark.slow
 def test_train_bench_end_to_end_toy(tmp_path):
     out = tmp_path / "bench"
-    result = CliRunner().invoke(cli, ["train-bench", "--out", str(out), "--draws", "1,1,1", "--float-epochs", "1",
-                                      "--dqt-epochs", "1", "--controller-epochs", "1", "--targets", "0.1,0.3"])
-    assert result.exit_code == 0, result.output
+    # a subprocess: train.runtime's thread settings must come before torch's import (pytest imported it already)
+    result = subprocess.run([sys.executable, str(CLI), "train-bench", "--out", str(out), "--draws", "1,1,1",
+                             "--float-epochs", "1", "--dqt-epochs", "1", "--controller-epochs", "1", "--targets",
+                             "0.1,0.3", "--controller-seeds", "0,1"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "validation: best static" in result.stdout and "per-image oracle" in result.stdout
     body = json.loads((out / "results.json").read_text())
     names = [p["name"] for p in body["points"]]
     assert set(body["accuracy_per_level"]) == set(names) and len(body["accuracy_per_level"]["uniform:8"]) == 6
@@ -201,6 +210,13 @@ def test_train_bench_end_to_end_toy(tmp_path):
     for p in body["points"]:
         assert p["ci_low"] <= p["accuracy"] <= p["ci_high"]
         assert p["fixed_total_cycles_mean"] > 0 and p["fused_total_cycles_mean"] <= p["fixed_total_cycles_mean"]
+        model = load_model(p["model"])                     # every point has a model file of its own
+        assert (model.controller is None) == (p["family"] in ("uniform", "greedy"))
+    assert len({p["model"] for p in body["points"] if p["family"] != "joint"}) == len(names) - 1
+    assert set(body["severity_predictability"]) == {"controller_input:conv1", "last_gap:avgpool"}
+    for c in body["comparisons"]:
+        assert c["headroom"]["oracle_val_acc"] is None or c["headroom"]["oracle_val_acc"] >= c["static_val_acc"]
+    assert body["points"][-1]["name"] == "dynamic:0.300"
     for suffix in ("csv", "json"):
         assert (out / f"results.{suffix}").stat().st_size > 0
     for stem in ("pareto", "bits_vs_strength"):
@@ -221,3 +237,39 @@ def test_training_loops_show_a_bar_with_time_left(capsys):
     assert "\r" not in err and err.splitlines()[-1].startswith("float: 100%") and "6/6" in err and "batch/s" in err
     train_float(ResNet(arch("digits")), split, FloatConfig(epochs=1, batch_size=16))  # no progress: no bar
     assert capsys.readouterr().err == ""
+
+
+def test_per_image_oracle_buys_the_cheapest_fixes_first():
+    correct = np.array([[1, 0, 0, 0],      # plan 0, cost 1
+                        [1, 1, 0, 0],      # plan 1, cost 3
+                        [0, 1, 1, 0]], bool)  # plan 2, cost 5
+    cost = np.array([1.0, 3.0, 5.0])
+    assert per_image_oracle(correct, cost, 0.5) is None
+    assert per_image_oracle(correct, cost, 1.0) == (25.0, 1.0)
+    assert per_image_oracle(correct, cost, 1.5) == (50.0, 1.5)      # image 1 moves to plan 1 (+2 of 4 spare)
+    assert per_image_oracle(correct, cost, 2.5) == (75.0, 2.5)      # and image 2 to plan 2 (+4); image 3: never
+    assert per_image_oracle(correct, cost, 9.0) == (75.0, 2.5)
+    with pytest.raises(ValueError, match="plans, images"):
+        per_image_oracle(correct, cost[:2], 1.0)
+
+
+def test_level_allocation_spends_the_budget_where_width_pays():
+    # two levels of two images: plan 1 (cost 4) fixes both level-1 images, nothing helps level 0
+    correct = np.array([[1, 1, 0, 0], [1, 1, 1, 1]], bool)
+    cost, levels = np.array([1.0, 4.0]), np.array([0, 0, 1, 1])
+    assert level_allocation(correct, cost, levels, 0.5) is None
+    assert level_allocation(correct, cost, levels, 1.0) == {0: 0, 1: 0}
+    plans = level_allocation(correct, cost, levels, 2.5)
+    assert plans == {0: 0, 1: 1}
+    right, mean_cost = apply_level_allocation(correct, cost, levels, plans)
+    assert right.tolist() == [True] * 4 and mean_cost == 2.5
+    assert level_allocation(correct, cost, levels, 2.4) == {0: 0, 1: 0}
+
+
+def test_severity_predictability_sees_an_informative_feature():
+    rng = np.random.default_rng(0)
+    levels = rng.integers(0, 6, 600)
+    informative = np.stack([levels + rng.normal(0, 0.5, 600), rng.normal(size=600)], 1)
+    noise = rng.normal(size=(600, 2))
+    assert severity_predictability(informative[:400], levels[:400], informative[400:], levels[400:]) > 0.8
+    assert abs(severity_predictability(noise[:400], levels[:400], noise[400:], levels[400:])) < 0.3
