@@ -21,6 +21,7 @@ from train.bench import export_static_point
 from train.bootstrap import accuracy_ci, difference_ci, resample_index
 from train.calibrate import calibrate
 from train.controller_fit import BudgetConfig, dual_step, train_controller
+from train.controller_imitate import ImitationConfig, imitate_widths, width_targets
 from train.data import Split
 from train.dqt import image_costs
 from train.evaluate import input_codes
@@ -29,7 +30,7 @@ from train.float_train import FloatConfig, train_float
 from train.fold import fold_resnet
 from train.graded import KINDS, LEVELS, build_graded, corrupt, upsample
 from train.headroom import apply_level_allocation, level_allocation, per_image_oracle, severity_predictability
-from train.nested import NestedNet
+from train.nested import NestedNet, hard_gates
 from train.plan_search import best_under, greedy_plans, plan_bitops
 from train.resnet import ResNet
 
@@ -216,7 +217,9 @@ def test_train_bench_end_to_end_toy(tmp_path):
     assert set(body["severity_predictability"]) == {"controller_input:conv1", "last_gap:avgpool"}
     for c in body["comparisons"]:
         assert c["headroom"]["oracle_val_acc"] is None or c["headroom"]["oracle_val_acc"] >= c["static_val_acc"]
-    assert body["points"][-1]["name"] == "dynamic:0.300"
+    assert {"level:0.100", "level:0.300"} <= set(names) and set(body["dynamic_wins_over_best_static"]) == {
+        "dynamic", "level"}
+    assert "(severity-level imitation)" in result.stdout
     for suffix in ("csv", "json"):
         assert (out / f"results.{suffix}").stat().st_size > 0
     for stem in ("pareto", "bits_vs_strength"):
@@ -273,3 +276,31 @@ def test_severity_predictability_sees_an_informative_feature():
     noise = rng.normal(size=(600, 2))
     assert severity_predictability(informative[:400], levels[:400], informative[400:], levels[400:]) > 0.8
     assert abs(severity_predictability(noise[:400], levels[:400], noise[400:], levels[400:])) < 0.3
+
+
+def test_imitation_controller_learns_target_widths_from_the_image():
+    """Targets that depend on the image (bright images get 8 bits, dark ones 2): the imitated controller picks
+    them from the stem output alone, and only its parameters change."""
+    torch.manual_seed(0)
+    a = arch("digits")
+    ir = a.network()
+    net = NestedNet(ir, DEFAULT_SPEC, fold_resnet(ResNet(a).eval(), ir), 1 / 127, seed=0)
+    images = torch.cat([torch.full((32, 1, 8, 8), -0.9), torch.full((32, 1, 8, 8), 0.9)])
+    images = images + 0.05 * torch.randn(64, 1, 8, 8)
+    calibrate(net, images)
+    names = [layer.name for layer in ir.switchable_layers]
+    widths = [{n: (2, 2) for n in names}] * 32 + [{n: (8, 8) for n in names}] * 32
+    targets = width_targets(net, widths)
+    assert targets[0].tolist() == [0] * len(names) and targets[-1].tolist() == [3] * len(names)
+    lines = []
+    trained = imitate_widths(net, net.input_codes(images), targets, ImitationConfig(epochs=60, batch_size=16),
+                             lines.append)
+    assert lines[-1].startswith("imitation controller epoch 60/60")
+    chosen = trained(net.input_codes(images), gates=hard_gates).gates.argmax(-1)
+    assert torch.equal(chosen, targets)
+    before, after = net.state_dict(), trained.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if not k.startswith("controller."))
+    with pytest.raises(ValueError, match="controller candidates"):
+        width_targets(net, [{n: (3, 3) for n in names}])
+    with pytest.raises(ValueError, match="targets must be"):
+        imitate_widths(net, net.input_codes(images), targets[:3], ImitationConfig())

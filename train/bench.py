@@ -43,6 +43,7 @@ from .bench_report import write_bench_outputs
 from .bootstrap import accuracy_ci, difference_ci, resample_index
 from .calibrate import calibrate
 from .controller_fit import BudgetConfig, train_controller
+from .controller_imitate import ImitationConfig, imitate_widths, width_targets
 from .dqt import DQTConfig, train_dqt
 from .evaluate import EVAL_BATCH, input_codes
 from .export import evaluation_copy, export_model_file
@@ -311,6 +312,7 @@ def run_bench(out_dir, cfg: BenchConfig = BenchConfig(), progress: Callable[[str
             with bar.external_write_mode():
                 log(f"dynamic t={t:.3f}: test {p.accuracy:.2f}% at {p.bitops / 1e6:.3f} MBitOPs")
             bar.update(1)
+    points += _level_controllers(net, statics, analysis, bench, cfg, out, test_codes, labels, val_codes, log)
     body = _summarize(points, statics, backbone, bench, cfg, log, analysis)
     body["seconds"] = time.perf_counter() - start
     write_bench_outputs(out, body, points)
@@ -327,6 +329,39 @@ def _dynamic_val_acc(net: NestedNet, codes: torch.Tensor, labels: torch.Tensor) 
     pred = torch.cat([net64(codes[i:i + EVAL_BATCH], gates=hard_gates).logits.argmax(1)
                       for i in range(0, len(codes), EVAL_BATCH)])
     return 100.0 * float((pred == labels).float().mean())
+
+
+def _level_controllers(net: NestedNet, statics: list[StaticPoint], analysis: dict, bench: GradedBench,
+                       cfg: BenchConfig, out: Path, test_codes: np.ndarray, labels: np.ndarray,
+                       val_codes: torch.Tensor, log) -> list[Point]:
+    """Per target t: the severity-level allocation over the static plans of candidate widths, chosen on the
+    validation split at switchable BitOPs t·(all-N), imitated on the training images by a controller
+    (train/controller_imitate.py) and exported as models/level_t<t>.safetensors (family "level")."""
+    spec = net.spec
+    usable = [i for i, s in enumerate(statics) if all(b in spec.candidates for b, _ in s.widths.values())]
+    cost = np.array([statics[i].bitops for i in usable])
+    full = plan_bitops({layer.name: (spec.n_bits, spec.n_bits) for layer in net.switchable},
+                       {layer.name: layer.macs for layer in net.switchable})
+    train_codes = net.input_codes(bench.train.split.images).float()
+    points = []
+    for t in cfg.targets:
+        plans = level_allocation(analysis["val_correct"][usable], cost, bench.val.level, t * full)
+        if plans is None:
+            log(f"level controller t={t:.3f}: no static plan fits the budget")
+            continue
+        chosen = {lv: statics[usable[i]] for lv, i in plans.items()}
+        log(f"level controller t={t:.3f}: plans per severity level (validation) "
+            + ", ".join(f"{lv}: {s.name}" for lv, s in sorted(chosen.items())))
+        targets = width_targets(net, [chosen[int(lv)].widths for lv in bench.train.level])
+        dyn = imitate_widths(net, train_codes, targets, ImitationConfig(seed=cfg.seed), log)
+        path = out / "models" / f"level_t{t:.3f}.safetensors"
+        model = export_model_file(dyn, path)
+        p = _golden_point(model, test_codes, labels, cfg.backend, f"level:{t:.3f}", "level", path, None, None)
+        p.target, p.val_acc = t, _dynamic_val_acc(dyn, val_codes, bench.val.split.labels)
+        p.extra["level_plans"] = {str(lv): s.name for lv, s in chosen.items()}
+        log(f"level controller t={t:.3f}: test {p.accuracy:.2f}% at {p.bitops / 1e6:.3f} MBitOPs")
+        points.append(p)
+    return points
 
 
 def _severity_predictability(net: NestedNet, bench: GradedBench, log) -> dict:
@@ -383,7 +418,7 @@ def _summarize(points: list[Point], statics: list[StaticPoint], backbone: Nested
     static_points = {p.name: p for p in points if p.family in ("uniform", "greedy")}
     comparisons = []
     for p in points:
-        if p.family not in ("dynamic", "joint"):
+        if p.family not in ("dynamic", "joint", "level"):
             continue
         chosen = best_under(statics, p.bitops - fixed)
         fitting = [s for s in static_points.values() if s.bitops <= p.bitops]
@@ -405,8 +440,8 @@ def _summarize(points: list[Point], statics: list[StaticPoint], backbone: Nested
     log("simulating every point on the 16x16 array (fixed and fused PE modes)")
     for p in points:
         p.hardware = simulate_point(load_model(p.model_path), p)
-    wins = sum(1 for c in comparisons if c["dynamic"].startswith("dynamic:") and c["static"] and
-               c["static"]["dynamic_wins"])
+    wins = {family: sum(1 for c in comparisons if c["dynamic"].startswith(f"{family}:") and c["static"] and
+                        c["static"]["dynamic_wins"]) for family in ("dynamic", "level")}
     return {"config": {**asdict(cfg), "targets": list(cfg.targets)}, "test_images": len(bench.test),
             "val_images": len(bench.val), "train_images": len(bench.train), "comparisons": comparisons,
             "dynamic_wins_over_best_static": wins, "bootstrap_resamples": int(index.shape[0]),

@@ -8,7 +8,8 @@ from per-image correctness of the static plans; plans are chosen on the validati
   picks among these plans.
 - `level_allocation`: an allocator that knows only each image's corruption severity level ℓ and gives every
   image of level ℓ the static plan p_ℓ, maximizing Σ_ℓ right(p_ℓ, ℓ) subject to Σ_ℓ n_ℓ·cost(p_ℓ) ≤ n·budget
-  (a multiple-choice knapsack, solved exactly over the (cost, right) Pareto frontier level by level).
+  (a multiple-choice knapsack, solved exactly over the (cost, right) Pareto frontier level by
+  level).
 - `severity_predictability`: Spearman ρ between the severity level and its prediction from features (e.g.
   the controller's input, the channel means of the stem output) by gradient-boosted trees fit on another split.
 """
