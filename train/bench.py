@@ -302,6 +302,8 @@ def run_bench(out_dir, cfg: BenchConfig = BenchConfig(), progress: Callable[[str
                                             BudgetConfig(target=t, epochs=cfg.controller_epochs, seed=seed), log)
                 trials.append((_dynamic_val_acc(dyn, val_codes, bench.val.split.labels), seed, dyn, lam))
             val_acc, seed, dyn, lam = max(trials, key=lambda trial: trial[0])
+            log(f"controller t={t:.3f}: validation accuracy per seed "
+                + ", ".join(f"{s}: {a:.2f}%" for a, s, _, _ in trials) + f"; keeping seed {seed}")
             path = out / "models" / f"dynamic_t{t:.3f}.safetensors"
             model = export_model_file(dyn, path)
             p = _golden_point(model, test_codes, labels, cfg.backend, f"dynamic:{t:.3f}", "dynamic", path, None,

@@ -115,6 +115,8 @@ def write_bench_outputs(out: Path, body: dict, points) -> list[Path]:
     body["points"] = rows
     body["allocations"] = {p.name: p.extra["allocation"] for p in points if "allocation" in p.extra}
     body["lambda"] = {p.name: p.extra["lambda"] for p in points if "lambda" in p.extra}
+    body["controller_seeds"] = {p.name: p.extra["controller_seeds"] for p in points if "controller_seeds" in p.extra}
+    body["level_plans"] = {p.name: p.extra["level_plans"] for p in points if "level_plans" in p.extra}
     body["accuracy_per_level"] = {p.name: p.extra["accuracy_per_level"] for p in points}
     paths = [out / "results.csv", out / "results.json", out / "allocations.csv"]
     atomic_write_bytes(paths[0], _csv(CSV_FIELDS, rows))
