@@ -7,9 +7,12 @@ Steps:
    controller at the middle target). Exported as models/backbone.safetensors: the static plans run on it, and
    its controller is the "joint" dynamic point (the old recipe).
 2. Static plans: uniform 2..8, and the greedy sensitivity-ordered path (train/plan_search.py), searched on the
-   validation split with the float32 fake-quant forward.
-3. Dynamic: one controller per cost target, backbone frozen (train/controller_fit.py), each exported as
-   models/dynamic_t<target>.safetensors.
+   validation split with the float32 fake-quant forward; each written as models/<name>.safetensors (the
+   controller-free backbone) and plans/<name>.json.
+3. Dynamic: per cost target, budgeted controllers (one per seed, the best on validation kept), backbone frozen
+   (train/controller_fit.py), exported as models/dynamic_t<target>.safetensors; the headroom analysis
+   (train/headroom.py) and a controller imitating the validation split's severity-level allocation
+   (train/controller_imitate.py), exported as models/level_t<target>.safetensors.
 4. Golden inference of every point on the test split; per dynamic point the comparator = the static plan with
    the best *validation* accuracy at ≤ its test BitOPs, and the paired bootstrap CI of the difference.
    (The "oracle" comparator, best static by test accuracy, is listed too; nothing is chosen by it.)
