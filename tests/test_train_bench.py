@@ -189,6 +189,7 @@ def test_train_commands_set_passive_thread_waits_before_torch_loads():
     (["--targets", "0.1,x"], "--targets"),
     (["--targets", "0.1,1.5"], "targets must be in (0, 1]"),
     (["--draws", "1,1"], "--draws"),
+    (["--controller-seeds", "0,x"], "--controller-seeds"),
 ])
 def test_train_bench_option_errors(tmp_path, args, message):
     result = CliRunner().invoke(cli, ["train-bench", "--out", str(tmp_path / "o"), *args])

@@ -74,9 +74,11 @@ def apply_level_allocation(correct: np.ndarray, cost: np.ndarray, levels: np.nda
 def severity_predictability(train_x: np.ndarray, train_level: np.ndarray, eval_x: np.ndarray,
                             eval_level: np.ndarray, seed: int = 0) -> float:
     """Spearman ρ(level, prediction) on the eval features of sklearn's HistGradientBoostingRegressor fit on the
-    train features (rows: images)."""
+    train features (rows: images). One OpenMP thread: its pool next to torch's oversubscribed the 2 cores."""
     from scipy.stats import spearmanr
     from sklearn.ensemble import HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
 
-    model = HistGradientBoostingRegressor(max_iter=200, random_state=seed).fit(train_x, train_level)
-    return float(spearmanr(model.predict(eval_x), eval_level)[0])
+    with threadpool_limits(limits=1, user_api="openmp"):
+        model = HistGradientBoostingRegressor(max_iter=200, random_state=seed).fit(train_x, train_level)
+        return float(spearmanr(model.predict(eval_x), eval_level)[0])
