@@ -102,10 +102,13 @@ def import_(checkpoint, arch_name, calib, calib_count, input_size, out_path) -> 
 @click.option("--float-epochs", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--dqt-epochs", default=6, show_default=True, type=click.IntRange(min=1))
 @click.option("--controller-epochs", default=6, show_default=True, type=click.IntRange(min=1))
+@click.option("--controller-seeds", default="0,1", show_default=True,
+              help="one budgeted controller per seed and target; the best on the validation split is kept")
 @click.option("--draws", default=None, help="draws per split as TRAIN,VAL,TEST (default 4,3,3; fewer: a quick run)")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--backend", default="numba", show_default=True, type=click.Choice(["numba", "numpy"]))
-def train_bench(out_dir, targets, float_epochs, dqt_epochs, controller_epochs, draws, seed, backend) -> None:
+def train_bench(out_dir, targets, float_epochs, dqt_epochs, controller_epochs, controller_seeds, draws, seed,
+                backend) -> None:
     """Pareto study on the graded-difficulty digits: dynamic controllers at several BitOPs targets against
     static uniform and greedy per-layer plans (golden test accuracy with bootstrap CIs, 16x16 sim)."""
     _require_torch()
@@ -115,6 +118,11 @@ def train_bench(out_dir, targets, float_epochs, dqt_epochs, controller_epochs, d
         targets_t = tuple(float(t) for t in targets.split(","))
     except ValueError:
         raise click.BadParameter(f"must be comma-separated numbers, got {targets!r}", param_hint="--targets")
+    try:
+        seeds = tuple(int(s) for s in controller_seeds.split(","))
+    except ValueError:
+        raise click.BadParameter(f"must be comma-separated integers, got {controller_seeds!r}",
+                                 param_hint="--controller-seeds")
     draw_counts = {}
     if draws is not None:
         counts = _widths(draws)
@@ -123,7 +131,8 @@ def train_bench(out_dir, targets, float_epochs, dqt_epochs, controller_epochs, d
         draw_counts = dict(zip(("train", "val", "test"), counts))
     try:
         body = run_bench(out_dir, BenchConfig(targets=targets_t, float_epochs=float_epochs, dqt_epochs=dqt_epochs,
-                                              controller_epochs=controller_epochs, seed=seed, backend=backend,
+                                              controller_epochs=controller_epochs, controller_seeds=seeds,
+                                              seed=seed, backend=backend,
                                               draws=draw_counts), progress=click.echo)
     except (ValueError, TypeError) as e:
         raise click.ClickException(str(e)) from e
@@ -134,8 +143,16 @@ def train_bench(out_dir, targets, float_epochs, dqt_epochs, controller_epochs, d
             f"[{s['diff_ci'][0]:+.2f}, {s['diff_ci'][1]:+.2f}]")
         click.echo(f"{c['dynamic']:<15} {c['dynamic_acc']:.2f}% [{c['dynamic_ci'][0]:.2f}, {c['dynamic_ci'][1]:.2f}] "
                    f"at {c['dynamic_mbitops']:.3f} MBitOPs; {vs}")
-    click.echo(f"dynamic beats the best static plan (paired 95 % CI above 0) at {body['dynamic_wins_over_best_static']}"
-               f" of {len(body['config']['targets'])} targets; wall time {body['seconds']:.1f} s; wrote {out_dir}")
+        h, level = c["headroom"], c["headroom"]["level_allocation"]
+        oracle = "none fits" if h["oracle_val_acc"] is None else f"{h['oracle_val_acc']:.2f}%"
+        best = "none fits" if c["static_val_acc"] is None else f"{c['static_val_acc']:.2f}%"
+        click.echo(f"{'':<15} validation: best static {best}, per-image oracle {oracle}" + ("" if level is None else
+                                  f", severity-level allocation {level['val_acc']:.2f}% (test {level['test_acc']:.2f}%"
+                                  f" at {level['test_mbitops']:.3f} MBitOPs)"))
+    wins = body["dynamic_wins_over_best_static"]
+    click.echo(f"dynamic beats the best static plan (paired 95 % CI above 0) at {wins['dynamic']} (budgeted "
+               f"controllers) and {wins['level']} (severity-level imitation) of {len(body['config']['targets'])} "
+               f"targets; wall time {body['seconds']:.1f} s; wrote {out_dir}")
 
 
 COMMANDS = [train, import_, train_bench]

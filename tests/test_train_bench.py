@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,19 +12,29 @@ import torch
 from click.testing import CliRunner
 
 from cli import cli
+from golden.inference import infer
+from golden.model_file import load_model
+from golden.plan import plan_from_mapping
 from golden.spec import DEFAULT_SPEC
 from train.arch import arch
+from train.bench import export_static_point
 from train.bootstrap import accuracy_ci, difference_ci, resample_index
 from train.calibrate import calibrate
 from train.controller_fit import BudgetConfig, dual_step, train_controller
+from train.controller_imitate import ImitationConfig, imitate_widths, width_targets
 from train.data import Split
 from train.dqt import image_costs
+from train.evaluate import input_codes
+from train.export import export_model_file
 from train.float_train import FloatConfig, train_float
 from train.fold import fold_resnet
 from train.graded import KINDS, LEVELS, build_graded, corrupt, upsample
-from train.nested import NestedNet
+from train.headroom import apply_level_allocation, level_allocation, per_image_oracle, severity_predictability
+from train.nested import NestedNet, hard_gates
 from train.plan_search import best_under, greedy_plans, plan_bitops
 from train.resnet import ResNet
+
+CLI = Path(__file__).resolve().parents[1] / "cli.py"
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +145,37 @@ def test_budgeted_controller_trains_only_the_controller(capsys):
     assert image_costs(net, g, "bitops").tolist() == pytest.approx([1 / 16, 1.0])
 
 
+def test_pareto_point_files_run_in_cli_sim(tmp_path):
+    """Each point's exported file (static: the controller-free backbone + its plan file; dynamic: backbone +
+    controller) loads with golden's loader and runs in `cli.py sim`, with the golden logits of that point."""
+    torch.manual_seed(0)
+    a = arch("digits")
+    ir = a.network()
+    net = NestedNet(ir, DEFAULT_SPEC, fold_resnet(ResNet(a).eval(), ir), 1 / 127, seed=0)
+    images = torch.rand(6, 1, 8, 8) * 2 - 1
+    calibrate(net, images)
+    for sub in ("models", "plans"):
+        (tmp_path / sub).mkdir()
+    dynamic_path = tmp_path / "models" / "dynamic_t0.100.safetensors"
+    backbone = export_model_file(net, dynamic_path)
+    widths = {layer.name: (2, 2) if i % 2 else (6, 6) for i, layer in enumerate(ir.switchable_layers)}
+    model_path, plan_path = export_static_point(backbone, "greedy:3", widths, tmp_path)
+    assert (model_path.name, plan_path.name) == ("greedy_3.safetensors", "greedy_3.json")
+    assert load_model(model_path).controller is None and load_model(dynamic_path).controller is not None
+    codes = input_codes(net, Split(images, torch.arange(6))).to(torch.int64).numpy()
+    with open(tmp_path / "images.npy", "wb") as f:
+        np.save(f, codes, allow_pickle=False)
+    expected = infer(backbone, codes, plan=plan_from_mapping("p", widths, ir, DEFAULT_SPEC))
+    assert not np.array_equal(expected.logits, infer(backbone, codes).logits)   # the plan file matters
+    result = CliRunner().invoke(cli, ["sim", "--model", str(model_path), "--plan", str(plan_path), "--input",
+                                      str(tmp_path / "images.npy"), "--out", str(tmp_path / "sim")])
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(np.load(tmp_path / "sim" / "logits.npy"), expected.logits)
+    # (`sim --dynamic` on a dynamic point's file: test_train_bench_end_to_end_toy, slow)
+    assert np.array_equal(infer(load_model(dynamic_path), codes, dynamic=True).logits,
+                          infer(backbone, codes, dynamic=True).logits)
+
+
 def test_train_commands_set_passive_thread_waits_before_torch_loads():
     code = ("import os, sys; from click.testing import CliRunner; from cli import cli; "
             "CliRunner().invoke(cli, ['train-bench', '--out', 'x', '--targets', 'bad']); "
@@ -147,6 +189,7 @@ def test_train_commands_set_passive_thread_waits_before_torch_loads():
     (["--targets", "0.1,x"], "--targets"),
     (["--targets", "0.1,1.5"], "targets must be in (0, 1]"),
     (["--draws", "1,1"], "--draws"),
+    (["--controller-seeds", "0,x"], "--controller-seeds"),
 ])
 def test_train_bench_option_errors(tmp_path, args, message):
     result = CliRunner().invoke(cli, ["train-bench", "--out", str(tmp_path / "o"), *args])
@@ -156,9 +199,12 @@ def test_train_bench_option_errors(tmp_path, args, message):
 @pytest.mark.slow
 def test_train_bench_end_to_end_toy(tmp_path):
     out = tmp_path / "bench"
-    result = CliRunner().invoke(cli, ["train-bench", "--out", str(out), "--draws", "1,1,1", "--float-epochs", "1",
-                                      "--dqt-epochs", "1", "--controller-epochs", "1", "--targets", "0.1,0.3"])
-    assert result.exit_code == 0, result.output
+    # a subprocess: train.runtime's thread settings must come before torch's import (pytest imported it already)
+    result = subprocess.run([sys.executable, str(CLI), "train-bench", "--out", str(out), "--draws", "1,1,1",
+                             "--float-epochs", "1", "--dqt-epochs", "1", "--controller-epochs", "1", "--targets",
+                             "0.1,0.3", "--controller-seeds", "0,1"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "validation: best static" in result.stdout and "per-image oracle" in result.stdout
     body = json.loads((out / "results.json").read_text())
     names = [p["name"] for p in body["points"]]
     assert set(body["accuracy_per_level"]) == set(names) and len(body["accuracy_per_level"]["uniform:8"]) == 6
@@ -166,6 +212,15 @@ def test_train_bench_end_to_end_toy(tmp_path):
     for p in body["points"]:
         assert p["ci_low"] <= p["accuracy"] <= p["ci_high"]
         assert p["fixed_total_cycles_mean"] > 0 and p["fused_total_cycles_mean"] <= p["fixed_total_cycles_mean"]
+        model = load_model(p["model"])                     # every point has a model file of its own
+        assert (model.controller is None) == (p["family"] in ("uniform", "greedy"))
+    assert len({p["model"] for p in body["points"] if p["family"] != "joint"}) == len(names) - 1
+    assert set(body["severity_predictability"]) == {"controller_input:conv1", "last_gap:avgpool"}
+    for c in body["comparisons"]:
+        assert c["headroom"]["oracle_val_acc"] is None or c["headroom"]["oracle_val_acc"] >= c["static_val_acc"]
+    assert {"level:0.100", "level:0.300"} <= set(names) and set(body["dynamic_wins_over_best_static"]) == {
+        "dynamic", "level"}
+    assert "(severity-level imitation)" in result.stdout
     for suffix in ("csv", "json"):
         assert (out / f"results.{suffix}").stat().st_size > 0
     for stem in ("pareto", "bits_vs_strength"):
@@ -183,6 +238,71 @@ def test_training_loops_show_a_bar_with_time_left(capsys):
     train_float(ResNet(arch("digits")), split, FloatConfig(epochs=2, batch_size=16), lines.append)
     err = capsys.readouterr().err
     assert [line.split()[:3] for line in lines] == [["float", "epoch", "1/2"], ["float", "epoch", "2/2"]]
-    assert "\r" not in err and err.splitlines()[-1].startswith("float: 100%") and "6/6" in err and "batch/s" in err
+    assert "\r" not in err and err.splitlines()[-1].startswith("float: 100%") and "6/6" in err
+    assert "batch/s" in err or "s/batch" in err                  # tqdm shows s/batch below one batch per second
     train_float(ResNet(arch("digits")), split, FloatConfig(epochs=1, batch_size=16))  # no progress: no bar
     assert capsys.readouterr().err == ""
+
+
+def test_per_image_oracle_buys_the_cheapest_fixes_first():
+    correct = np.array([[1, 0, 0, 0],      # plan 0, cost 1
+                        [1, 1, 0, 0],      # plan 1, cost 3
+                        [0, 1, 1, 0]], bool)  # plan 2, cost 5
+    cost = np.array([1.0, 3.0, 5.0])
+    assert per_image_oracle(correct, cost, 0.5) is None
+    assert per_image_oracle(correct, cost, 1.0) == (25.0, 1.0)
+    assert per_image_oracle(correct, cost, 1.5) == (50.0, 1.5)      # image 1 moves to plan 1 (+2 of 4 spare)
+    assert per_image_oracle(correct, cost, 2.5) == (75.0, 2.5)      # and image 2 to plan 2 (+4); image 3: never
+    assert per_image_oracle(correct, cost, 9.0) == (75.0, 2.5)
+    with pytest.raises(ValueError, match="plans, images"):
+        per_image_oracle(correct, cost[:2], 1.0)
+
+
+def test_level_allocation_spends_the_budget_where_width_pays():
+    # two levels of two images: plan 1 (cost 4) fixes both level-1 images, nothing helps level 0
+    correct = np.array([[1, 1, 0, 0], [1, 1, 1, 1]], bool)
+    cost, levels = np.array([1.0, 4.0]), np.array([0, 0, 1, 1])
+    assert level_allocation(correct, cost, levels, 0.5) is None
+    assert level_allocation(correct, cost, levels, 1.0) == {0: 0, 1: 0}
+    plans = level_allocation(correct, cost, levels, 2.5)
+    assert plans == {0: 0, 1: 1}
+    right, mean_cost = apply_level_allocation(correct, cost, levels, plans)
+    assert right.tolist() == [True] * 4 and mean_cost == 2.5
+    assert level_allocation(correct, cost, levels, 2.4) == {0: 0, 1: 0}
+
+
+def test_severity_predictability_sees_an_informative_feature():
+    rng = np.random.default_rng(0)
+    levels = rng.integers(0, 6, 600)
+    informative = np.stack([levels + rng.normal(0, 0.5, 600), rng.normal(size=600)], 1)
+    noise = rng.normal(size=(600, 2))
+    assert severity_predictability(informative[:400], levels[:400], informative[400:], levels[400:]) > 0.8
+    assert abs(severity_predictability(noise[:400], levels[:400], noise[400:], levels[400:])) < 0.3
+
+
+def test_imitation_controller_learns_target_widths_from_the_image():
+    """Targets that depend on the image (bright images get 8 bits, dark ones 2): the imitated controller picks
+    them from the stem output alone, and only its parameters change."""
+    torch.manual_seed(0)
+    a = arch("digits")
+    ir = a.network()
+    net = NestedNet(ir, DEFAULT_SPEC, fold_resnet(ResNet(a).eval(), ir), 1 / 127, seed=0)
+    images = torch.cat([torch.full((32, 1, 8, 8), -0.9), torch.full((32, 1, 8, 8), 0.9)])
+    images = images + 0.05 * torch.randn(64, 1, 8, 8)
+    calibrate(net, images)
+    names = [layer.name for layer in ir.switchable_layers]
+    widths = [{n: (2, 2) for n in names}] * 32 + [{n: (8, 8) for n in names}] * 32
+    targets = width_targets(net, widths)
+    assert targets[0].tolist() == [0] * len(names) and targets[-1].tolist() == [3] * len(names)
+    lines = []
+    trained = imitate_widths(net, net.input_codes(images), targets, ImitationConfig(epochs=60, batch_size=16),
+                             lines.append)
+    assert lines[-1].startswith("imitation controller epoch 60/60")
+    chosen = trained(net.input_codes(images), gates=hard_gates).gates.argmax(-1)
+    assert torch.equal(chosen, targets)
+    before, after = net.state_dict(), trained.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if not k.startswith("controller."))
+    with pytest.raises(ValueError, match="controller candidates"):
+        width_targets(net, [{n: (3, 3) for n in names}])
+    with pytest.raises(ValueError, match="targets must be"):
+        imitate_widths(net, net.input_codes(images), targets[:3], ImitationConfig())

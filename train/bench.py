@@ -7,9 +7,12 @@ Steps:
    controller at the middle target). Exported as models/backbone.safetensors: the static plans run on it, and
    its controller is the "joint" dynamic point (the old recipe).
 2. Static plans: uniform 2..8, and the greedy sensitivity-ordered path (train/plan_search.py), searched on the
-   validation split with the float32 fake-quant forward.
-3. Dynamic: one controller per cost target, backbone frozen (train/controller_fit.py), each exported as
-   models/dynamic_t<target>.safetensors.
+   validation split with the float32 fake-quant forward; each written as models/<name>.safetensors (the
+   controller-free backbone) and plans/<name>.json.
+3. Dynamic: per cost target, budgeted controllers (one per seed, the best on validation kept), backbone frozen
+   (train/controller_fit.py), exported as models/dynamic_t<target>.safetensors; the headroom analysis
+   (train/headroom.py) and a controller imitating the validation split's severity-level allocation
+   (train/controller_imitate.py), exported as models/level_t<target>.safetensors.
 4. Golden inference of every point on the test split; per dynamic point the comparator = the static plan with
    the best *validation* accuracy at ≤ its test BitOPs, and the paired bootstrap CI of the difference.
    (The "oracle" comparator, best static by test accuracy, is listed too; nothing is chosen by it.)
@@ -22,7 +25,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +34,9 @@ import torch.nn.functional as F
 
 from golden.atomic import atomic_write_bytes
 from golden.inference import infer
+from golden.ir import INPUT, GlobalAvgPool
 from golden.model import NestedModel
-from golden.model_file import load_model
+from golden.model_file import load_model, save_model
 from golden.plan import plan_from_mapping
 from golden.progress import progress_bar
 from golden.spec import DEFAULT_SPEC
@@ -42,12 +46,15 @@ from .bench_report import write_bench_outputs
 from .bootstrap import accuracy_ci, difference_ci, resample_index
 from .calibrate import calibrate
 from .controller_fit import BudgetConfig, train_controller
+from .controller_imitate import ImitationConfig, imitate_widths, width_targets
 from .dqt import DQTConfig, train_dqt
 from .evaluate import EVAL_BATCH, input_codes
 from .export import evaluation_copy, export_model_file
 from .float_train import FloatConfig, float_accuracy, train_float
 from .fold import fold_resnet
 from .graded import LEVELS, GradedBench, build_graded
+from .headroom import (apply_level_allocation, level_allocation, per_image_oracle,
+                       severity_predictability)
 from .nested import NestedNet
 from .plan_search import StaticPoint, best_under, greedy_plans, plan_bitops
 from .resnet import ResNet
@@ -60,13 +67,15 @@ ARRAY = "16x16"
 @dataclass(frozen=True)
 class BenchConfig:
     """targets: relative BitOPs budgets of the dynamic controllers (switchable layers, 1 = all at N bits);
-    draws: per-split draw counts overriding train/graded.DRAWS (quick runs and tests)."""
+    draws: per-split draw counts overriding train/graded.DRAWS (quick runs and tests);
+    controller_seeds: one controller per seed and target, the one with the best validation accuracy kept."""
 
     targets: tuple[float, ...] = (0.07, 0.10, 0.14, 0.20)
     uniform: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8)
     float_epochs: int = 10
     dqt_epochs: int = 6
     controller_epochs: int = 6
+    controller_seeds: tuple[int, ...] = (0, 1)
     seed: int = 0
     backend: str = "numba"
     draws: dict = field(default_factory=dict)
@@ -76,6 +85,8 @@ class BenchConfig:
             raise ValueError(f"targets must be in (0, 1], got {self.targets}")
         for b in self.uniform:
             DEFAULT_SPEC.check_width(b, "uniform")
+        if len(self.controller_seeds) < 1:
+            raise ValueError("controller_seeds must name at least one seed")
 
 
 @dataclass
@@ -107,18 +118,37 @@ def _save_npy(path: Path, a: np.ndarray) -> None:
 
 
 @torch.no_grad()
+def static_logits(net: NestedNet, codes: torch.Tensor, widths: dict) -> torch.Tensor:
+    """Logits of the fake-quant net (its dtype) at static `widths` on fixed input codes."""
+    net = net.eval()
+    return torch.cat([net(codes[i:i + EVAL_BATCH], widths=widths).logits for i in range(0, len(codes), EVAL_BATCH)])
+
+
 def val_evaluator(net: NestedNet, codes: torch.Tensor, labels: torch.Tensor
                   ) -> Callable[[dict], tuple[float, float]]:
     """widths -> (mean cross-entropy, accuracy %) of the float32 fake-quant net on fixed input codes."""
-    net = net.eval()
 
     def evaluate(widths: dict) -> tuple[float, float]:
-        with torch.no_grad():
-            logits = torch.cat([net(codes[i:i + EVAL_BATCH], widths=widths).logits
-                                for i in range(0, len(codes), EVAL_BATCH)])
+        logits = static_logits(net, codes, widths)
         return float(F.cross_entropy(logits, labels)), 100.0 * float((logits.argmax(1) == labels).float().mean())
 
     return evaluate
+
+
+@torch.no_grad()
+def channel_means(net: NestedNet, codes: torch.Tensor, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """{tensor name: (images, channels) float64 channel means} of backbone tensors at N bits (the fake-quant
+    forward of `net`; e.g. the controller input, whose golden GAP is these means requantized)."""
+    n = net.spec.n_bits
+    parts: dict[str, list] = {name: [] for name in names}
+    for i in range(0, len(codes), EVAL_BATCH):
+        tensors = {INPUT: (codes[i:i + EVAL_BATCH], net.input_step)}
+        for op in net.network.ops:
+            tensors[op.name] = net.backbone.run_op(op, tensors, True, (n, n), {})
+        for name in names:
+            q, step = tensors[name]
+            parts[name].append((q * step).flatten(2).mean(2).double().numpy())
+    return {name: np.concatenate(rows) for name, rows in parts.items()}
 
 
 def train_backbone(bench: GradedBench, cfg: BenchConfig, log) -> NestedNet:
@@ -136,6 +166,19 @@ def train_backbone(bench: GradedBench, cfg: BenchConfig, log) -> NestedNet:
     mid = sorted(cfg.targets)[len(cfg.targets) // 2]
     train_dqt(net, data.train, DQTConfig(epochs=cfg.dqt_epochs, beta=2.0, cost_target=mid, seed=cfg.seed), log)
     return net
+
+
+def export_static_point(backbone: NestedModel, name: str, widths: dict, out: Path) -> tuple[Path, Path]:
+    """The files of static point `name` ("uniform:4", "greedy:19"): models/<name>.safetensors, the backbone
+    without its controller (the network a static plan runs, written by golden.model_file.save_model like every
+    exported model), and plans/<name>.json, its per-layer widths (a `sim --plan` / VERIFY_PLAN file); ':' -> '_'
+    in the file names. Returns (model path, plan path)."""
+    stem = name.replace(":", "_")
+    model_path = out / "models" / f"{stem}.safetensors"
+    plan_path = out / "plans" / f"{stem}.json"
+    save_model(replace(backbone, controller=None), model_path)
+    atomic_write_bytes(plan_path, (json.dumps({n: list(w) for n, w in widths.items()}, indent=1) + "\n").encode())
+    return model_path, plan_path
 
 
 def _golden_point(model: NestedModel, images: np.ndarray, labels: np.ndarray, backend: str, name: str, family: str,
@@ -240,35 +283,42 @@ def run_bench(out_dir, cfg: BenchConfig = BenchConfig(), progress: Callable[[str
         for s in statics:
             bar.set_postfix_str(s.name)
             family = s.name.split(":")[0]
-            plan_arg = s.name
-            if family == "greedy":
-                plan_path = out / "plans" / f"greedy_{s.name.split(':')[1]}.json"
-                atomic_write_bytes(plan_path, (json.dumps({n: list(w) for n, w in s.widths.items()}, indent=1)
-                                               + "\n").encode())
-                plan_arg = str(plan_path)
-            p = _golden_point(backbone, test_codes, labels, cfg.backend, s.name, family, backbone_path, plan_arg,
+            model_path, plan_path = export_static_point(backbone, s.name, s.widths, out)
+            p = _golden_point(backbone, test_codes, labels, cfg.backend, s.name, family, model_path, str(plan_path),
                               s.widths)
             p.val_acc = s.val_acc
             points.append(p)
             bar.update(1)
     log(f"golden test accuracy of {len(points)} static plans done")
+    val_labels = bench.val.split.labels.numpy()
+    val_correct = np.stack([static_logits(net, val_codes, s.widths).argmax(1).numpy() == val_labels
+                            for s in statics])
+    analysis = {"val_correct": val_correct, "predictability": _severity_predictability(net, bench, log)}
     joint = _golden_point(backbone, test_codes, labels, cfg.backend, "joint", "joint", backbone_path, None, None)
     joint.val_acc = _dynamic_val_acc(net, val_codes, bench.val.split.labels)
     points.append(joint)
     with progress_bar(total=len(cfg.targets), desc="dynamic points", unit="point") as bar:
         for t in cfg.targets:
-            dyn, lam = train_controller(net, bench.train.split, BudgetConfig(target=t, epochs=cfg.controller_epochs,
-                                                                             seed=cfg.seed), log)
+            trials = []
+            for seed in cfg.controller_seeds:
+                dyn, lam = train_controller(net, bench.train.split,
+                                            BudgetConfig(target=t, epochs=cfg.controller_epochs, seed=seed), log)
+                trials.append((_dynamic_val_acc(dyn, val_codes, bench.val.split.labels), seed, dyn, lam))
+            val_acc, seed, dyn, lam = max(trials, key=lambda trial: trial[0])
+            log(f"controller t={t:.3f}: validation accuracy per seed "
+                + ", ".join(f"{s}: {a:.2f}%" for a, s, _, _ in trials) + f"; keeping seed {seed}")
             path = out / "models" / f"dynamic_t{t:.3f}.safetensors"
             model = export_model_file(dyn, path)
             p = _golden_point(model, test_codes, labels, cfg.backend, f"dynamic:{t:.3f}", "dynamic", path, None,
                               None)
-            p.target, p.val_acc, p.extra["lambda"] = t, _dynamic_val_acc(dyn, val_codes, bench.val.split.labels), lam
+            p.target, p.val_acc, p.extra["lambda"] = t, val_acc, lam
+            p.extra["controller_seeds"] = {"chosen": seed, "val_acc": {str(s): a for a, s, _, _ in trials}}
             points.append(p)
             with bar.external_write_mode():
                 log(f"dynamic t={t:.3f}: test {p.accuracy:.2f}% at {p.bitops / 1e6:.3f} MBitOPs")
             bar.update(1)
-    body = _summarize(points, statics, backbone, bench, cfg, log)
+    points += _level_controllers(net, statics, analysis, bench, cfg, out, test_codes, labels, val_codes, log)
+    body = _summarize(points, statics, backbone, bench, cfg, log, analysis)
     body["seconds"] = time.perf_counter() - start
     write_bench_outputs(out, body, points)
     log(f"wrote {out}/results.csv, results.json, allocations.csv, pareto.*, bits_vs_strength.*")
@@ -286,9 +336,83 @@ def _dynamic_val_acc(net: NestedNet, codes: torch.Tensor, labels: torch.Tensor) 
     return 100.0 * float((pred == labels).float().mean())
 
 
+def _level_controllers(net: NestedNet, statics: list[StaticPoint], analysis: dict, bench: GradedBench,
+                       cfg: BenchConfig, out: Path, test_codes: np.ndarray, labels: np.ndarray,
+                       val_codes: torch.Tensor, log) -> list[Point]:
+    """Per target t: the severity-level allocation over the static plans of candidate widths, chosen on the
+    validation split at switchable BitOPs t·(all-N), imitated on the training images by a controller
+    (train/controller_imitate.py) and exported as models/level_t<t>.safetensors (family "level")."""
+    spec = net.spec
+    usable = [i for i, s in enumerate(statics) if all(b in spec.candidates for b, _ in s.widths.values())]
+    cost = np.array([statics[i].bitops for i in usable])
+    full = plan_bitops({layer.name: (spec.n_bits, spec.n_bits) for layer in net.switchable},
+                       {layer.name: layer.macs for layer in net.switchable})
+    train_codes = net.input_codes(bench.train.split.images).float()
+    points = []
+    for t in cfg.targets:
+        plans = level_allocation(analysis["val_correct"][usable], cost, bench.val.level, t * full)
+        if plans is None:
+            log(f"level controller t={t:.3f}: no static plan fits the budget")
+            continue
+        chosen = {lv: statics[usable[i]] for lv, i in plans.items()}
+        log(f"level controller t={t:.3f}: plans per severity level (validation) "
+            + ", ".join(f"{lv}: {s.name}" for lv, s in sorted(chosen.items())))
+        targets = width_targets(net, [chosen[int(lv)].widths for lv in bench.train.level])
+        dyn = imitate_widths(net, train_codes, targets, ImitationConfig(seed=cfg.seed), log)
+        path = out / "models" / f"level_t{t:.3f}.safetensors"
+        model = export_model_file(dyn, path)
+        p = _golden_point(model, test_codes, labels, cfg.backend, f"level:{t:.3f}", "level", path, None, None)
+        p.target, p.val_acc = t, _dynamic_val_acc(dyn, val_codes, bench.val.split.labels)
+        p.extra["level_plans"] = {str(lv): s.name for lv, s in chosen.items()}
+        log(f"level controller t={t:.3f}: test {p.accuracy:.2f}% at {p.bitops / 1e6:.3f} MBitOPs")
+        points.append(p)
+    return points
+
+
+def _severity_predictability(net: NestedNet, bench: GradedBench, log) -> dict:
+    """Spearman ρ(level, predicted level) on the validation split, predictors fit on the train split, from the
+    channel means of the controller input (what the §1 controller sees) and of the last global-average-pool
+    output (what the classifier sees)."""
+    gap = [op.name for op in net.network.ops if isinstance(op, GlobalAvgPool)][-1]
+    names = (net.network.controller_input, gap)
+    train_x = channel_means(net, net.input_codes(bench.train.split.images).float(), names)
+    val_x = channel_means(net, net.input_codes(bench.val.split.images).float(), names)
+    out = {f"{label}:{name}": severity_predictability(train_x[name], bench.train.level, val_x[name], bench.val.level)
+           for label, name in zip(("controller_input", "last_gap"), names)}
+    log("severity predictability (Spearman rho on validation): " + ", ".join(f"{k} {v:+.2f}" for k, v in out.items()))
+    return out
+
+
+def _headroom(p: Point, points: list[Point], statics: list[StaticPoint], analysis: dict, bench: GradedBench,
+              fixed: float, index: np.ndarray, comparator: Point | None) -> dict:
+    """At dynamic point p's switchable BitOPs: the per-image oracle's and the severity-level allocation's
+    validation accuracy over the static plans (train/headroom.py), and the level allocation (chosen on
+    validation) measured on the test split against the static comparator."""
+    cost = np.array([s.bitops for s in statics])
+    budget = p.bitops - fixed
+    oracle = per_image_oracle(analysis["val_correct"], cost, budget)
+    plans = level_allocation(analysis["val_correct"], cost, bench.val.level, budget)
+    row = {"budget_mbitops": p.bitops / 1e6, "oracle_val_acc": None if oracle is None else oracle[0],
+           "level_allocation": None}
+    if plans is None:
+        return row
+    val_right, _ = apply_level_allocation(analysis["val_correct"], cost, bench.val.level, plans)
+    by_name = {q.name: q for q in points}
+    test_correct = np.stack([by_name[s.name].correct for s in statics])
+    test_right, test_cost = apply_level_allocation(test_correct, cost, bench.test.level, plans)
+    level = {"plans": {str(lv): statics[i].name for lv, i in plans.items()}, "val_acc": 100.0 * float(val_right.mean()),
+             "test_acc": 100.0 * float(test_right.mean()), "test_mbitops": (test_cost + fixed) / 1e6}
+    if comparator is not None:
+        level["diff_vs_static"] = 100.0 * float(test_right.mean() - comparator.correct.mean())
+        level["diff_ci_vs_static"] = difference_ci(test_right, comparator.correct, index)
+    row["level_allocation"] = level
+    return row
+
+
 def _summarize(points: list[Point], statics: list[StaticPoint], backbone: NestedModel, bench: GradedBench,
-               cfg: BenchConfig, log) -> dict:
-    """CIs, comparators, allocation statistics and hardware numbers of every point (results.json body)."""
+               cfg: BenchConfig, log, analysis: dict) -> dict:
+    """CIs, comparators, allocation statistics, headroom and hardware numbers of every point (results.json
+    body)."""
     index = resample_index(len(bench.test), seed=cfg.seed)
     levels = bench.test.level
     for p in points:
@@ -299,7 +423,7 @@ def _summarize(points: list[Point], statics: list[StaticPoint], backbone: Nested
     static_points = {p.name: p for p in points if p.family in ("uniform", "greedy")}
     comparisons = []
     for p in points:
-        if p.family not in ("dynamic", "joint"):
+        if p.family not in ("dynamic", "joint", "level"):
             continue
         chosen = best_under(statics, p.bitops - fixed)
         fitting = [s for s in static_points.values() if s.bitops <= p.bitops]
@@ -312,14 +436,18 @@ def _summarize(points: list[Point], statics: list[StaticPoint], backbone: Nested
             low, high = difference_ci(p.correct, s.correct, index)
             row[label] = {"name": s.name, "acc": s.accuracy, "ci": s.ci, "mbitops": s.bitops / 1e6,
                           "diff": p.accuracy - s.accuracy, "diff_ci": (low, high), "dynamic_wins": low > 0}
+        row["static_val_acc"] = None if chosen is None else chosen.val_acc
+        row["headroom"] = _headroom(p, points, statics, analysis, bench, fixed, index,
+                                    None if chosen is None else static_points[chosen.name])
         comparisons.append(row)
         p.extra["allocation"] = allocation_stats(p, backbone.network, bench.test.level, bench.test.kind,
                                                  backbone.spec)
     log("simulating every point on the 16x16 array (fixed and fused PE modes)")
     for p in points:
-        p.hardware = simulate_point(load_model(p.model_path) if p.family == "dynamic" else backbone, p)
-    wins = sum(1 for c in comparisons if c["dynamic"].startswith("dynamic:") and c["static"] and
-               c["static"]["dynamic_wins"])
+        p.hardware = simulate_point(load_model(p.model_path), p)
+    wins = {family: sum(1 for c in comparisons if c["dynamic"].startswith(f"{family}:") and c["static"] and
+                        c["static"]["dynamic_wins"]) for family in ("dynamic", "level")}
     return {"config": {**asdict(cfg), "targets": list(cfg.targets)}, "test_images": len(bench.test),
             "val_images": len(bench.val), "train_images": len(bench.train), "comparisons": comparisons,
-            "dynamic_wins_over_best_static": wins, "bootstrap_resamples": int(index.shape[0])}
+            "dynamic_wins_over_best_static": wins, "bootstrap_resamples": int(index.shape[0]),
+            "severity_predictability": analysis["predictability"]}

@@ -62,7 +62,8 @@ def plot_pareto(points, title: str, stem: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     styles = {"uniform": ("o-", "C0", "static uniform"), "greedy": ("s--", "C2", "static greedy per-layer (val)"),
               "joint": ("D", "C1", "dynamic, joint DQT controller"),
-              "dynamic": ("*", "C3", "dynamic, budgeted controller")}
+              "dynamic": ("*", "C3", "dynamic, budgeted controller"),
+              "level": ("P", "C4", "dynamic, severity-level imitation controller")}
     for family, (fmt, color, label) in styles.items():
         ps = sorted((p for p in points if p.family == family), key=lambda p: p.bitops)
         if not ps:
@@ -71,7 +72,7 @@ def plot_pareto(points, title: str, stem: Path) -> list[Path]:
         y = [p.accuracy for p in ps]
         err = [[p.accuracy - p.ci[0] for p in ps], [p.ci[1] - p.accuracy for p in ps]]
         ax.errorbar(x, y, yerr=err, fmt=fmt, color=color, label=label, capsize=3,
-                    markersize=11 if family == "dynamic" else 5, linewidth=1)
+                    markersize=11 if family in ("dynamic", "level") else 5, linewidth=1)
     ax.set_xscale("log")
     ax.set_xlabel("BitOPs per image (M) = Σ MACs·b_w·b_a (log)")
     ax.set_ylabel("test accuracy, golden integer model (%)")
@@ -114,6 +115,8 @@ def write_bench_outputs(out: Path, body: dict, points) -> list[Path]:
     body["points"] = rows
     body["allocations"] = {p.name: p.extra["allocation"] for p in points if "allocation" in p.extra}
     body["lambda"] = {p.name: p.extra["lambda"] for p in points if "lambda" in p.extra}
+    body["controller_seeds"] = {p.name: p.extra["controller_seeds"] for p in points if "controller_seeds" in p.extra}
+    body["level_plans"] = {p.name: p.extra["level_plans"] for p in points if "level_plans" in p.extra}
     body["accuracy_per_level"] = {p.name: p.extra["accuracy_per_level"] for p in points}
     paths = [out / "results.csv", out / "results.json", out / "allocations.csv"]
     atomic_write_bytes(paths[0], _csv(CSV_FIELDS, rows))
