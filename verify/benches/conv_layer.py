@@ -17,19 +17,15 @@ from ..layer_flow import run_layer_on_rtl
 from ..layer_job import LayerJob
 from ..manifest import DutParams
 from ..scoreboard import Scoreboard
-from ..tb.clocking import start_clock_and_reset
 from ..tb.finish import finish
-from ..tb.top import TopDriver, TopMonitor
+from ..tb.top import start_top
 
 
 @cocotb.test()
 async def conv_layer_bit_exact(dut):
     t0, p = time.perf_counter(), DutParams.load()
-    p.check_ports(dut)
     job = LayerJob.load(Path(os.environ["VERIFY_JOB"]))
-    drv, mon = TopDriver(dut, p), TopMonitor(dut, p)
-    drv.idle()
-    await start_clock_and_reset(dut)
+    drv, mon = await start_top(dut, p)
     board, cycles = Scoreboard(f"layer {job.name}"), Scoreboard(f"layer {job.name} cycles")
     got, figures = await run_layer_on_rtl(drv, mon, job, cycles)
     board.check_array((), {"layer": job.name, "b_w": job.b_w, "b_a": job.b_a, "mode": job.mode}, job.expected, got)

@@ -31,10 +31,9 @@ from ..layer_job import layer_job
 from ..manifest import DutParams
 from ..runner import env_int
 from ..scoreboard import Scoreboard
-from ..tb.clocking import start_clock_and_reset
 from ..records import write_record
 from ..tb.finish import finish
-from ..tb.top import TopDriver, TopMonitor
+from ..tb.top import start_top
 
 def width_cycle(spec: NestedSpec) -> tuple[tuple[int, int], ...]:
     """Every (b_w, b_a) pair over the widths W = (N, then spec.candidates other than N, descending).
@@ -61,7 +60,6 @@ def width_plan(model, spec: NestedSpec):
 @cocotb.test()
 async def network_through_rtl(dut):
     t_all, p = time.perf_counter(), DutParams.load()
-    p.check_ports(dut)
     seed = env_int("seed", 0)
     model = synthetic_model(os.environ.get("VERIFY_MODEL", "resnet18"), seed)
     image = synthetic_images(model.network, 1, seed)
@@ -69,9 +67,7 @@ async def network_through_rtl(dut):
         else width_plan(model, p.spec)
     widths = plan.layer_widths(model.network, model.spec)
     kernels = get_backend("numba")
-    drv, mon = TopDriver(dut, p), TopMonitor(dut, p)
-    drv.idle()
-    await start_clock_and_reset(dut)
+    drv, mon = await start_top(dut, p)
     tensors, cycles, layer_boards = {INPUT: image}, Scoreboard("network tile cycles"), []
     with progress_bar(total=model.network.macs, desc="verify-long", unit="MAC", unit_scale=True) as bar:
         for op in model.network.ops:

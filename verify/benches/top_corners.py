@@ -28,9 +28,8 @@ from ..protocol import ProtocolChecker, reset_registers
 from ..records import write_record
 from ..runner import env_int
 from ..scoreboard import Scoreboard
-from ..tb.clocking import start_clock_and_reset
 from ..tb.finish import finish
-from ..tb.top import TopDriver, TopMonitor
+from ..tb.top import start_top
 from ..tile_check import score_tile, tile_timeout
 from ..tile_job import TileConfig, TileJob, tile_lanes
 from ..vectors import random_codes, random_tile_job
@@ -38,11 +37,8 @@ from ..vectors import random_codes, random_tile_job
 
 async def _setup(dut):
     p = DutParams.load()
-    p.check_ports(dut)
-    drv = TopDriver(dut, p)
-    drv.idle()
-    await start_clock_and_reset(dut)
-    return p, drv, TopMonitor(dut, p), ProtocolChecker(dut, p).start(), Coverage(p.spec)
+    drv, mon = await start_top(dut, p)
+    return p, drv, mon, ProtocolChecker(dut, p).start(), Coverage(p.spec)
 
 
 def _finish_all(p, t0, checker: ProtocolChecker, cov: Coverage, *boards: Scoreboard, **extra) -> None:

@@ -17,9 +17,8 @@ from sim.tile import os_tile_cycles
 from ..manifest import DutParams
 from ..runner import env_int
 from ..scoreboard import Scoreboard
-from ..tb.clocking import start_clock_and_reset
 from ..tb.finish import finish
-from ..tb.top import TopDriver, TopMonitor
+from ..tb.top import start_top
 from ..tile_check import checked_tile
 from ..tile_job import TileJob, tile_lanes
 from ..vectors import random_tile_job
@@ -27,11 +26,7 @@ from ..vectors import random_tile_job
 
 async def _setup(dut):
     p = DutParams.load()
-    p.check_ports(dut)
-    drv = TopDriver(dut, p)
-    drv.idle()
-    await start_clock_and_reset(dut)
-    return p, drv, TopMonitor(dut, p)
+    return (p, *await start_top(dut, p))
 
 
 def _random_tile(rng, p, b_w, b_a, k_cap, lanes: tuple[int, int] | None = None) -> TileJob:

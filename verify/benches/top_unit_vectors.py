@@ -16,20 +16,15 @@ from ..manifest import DutParams
 from ..routed_vectors import output_unit_vectors, output_vectors_as_tiles, unclamped_q
 from ..runner import env_int
 from ..scoreboard import Scoreboard
-from ..tb.clocking import start_clock_and_reset
 from ..tb.finish import finish
-from ..tb.top import TopDriver, TopMonitor
+from ..tb.top import start_top
 from ..tile_check import checked_tile
 
 
 @cocotb.test()
 async def output_unit_vectors_as_tiles(dut):
     t0, p = time.perf_counter(), DutParams.load()
-    p.check_ports(dut)
-    drv = TopDriver(dut, p)
-    drv.idle()
-    await start_clock_and_reset(dut)
-    mon = TopMonitor(dut, p)
+    drv, mon = await start_top(dut, p)
     rng = np.random.default_rng(env_int("seed", 1))
     vectors = output_unit_vectors(rng, p.spec, env_int("vectors", 200))
     board, cycles = Scoreboard("routed_unit_vectors"), Scoreboard("routed_unit_cycles")

@@ -14,6 +14,7 @@ from cocotb.triggers import ClockCycles, FallingEdge
 
 from ..manifest import DutParams
 from ..tile_job import LoadWords, TileConfig, TileJob, drain_order, load_words, tile_lanes, unpack_lanes
+from .clocking import start_clock_and_reset
 
 
 @dataclass
@@ -163,6 +164,16 @@ class TopMonitor:
             raise AssertionError(f"out_valid in tile cycles {self.valid_cycles}, expected {want_cycles} "
                                  f"(done in cycle {done_cycle})")
         return self.out, self.clamped
+
+
+async def start_top(dut, p: DutParams) -> tuple["TopDriver", "TopMonitor"]:
+    """Check the top's ports against the manifest, hold its inputs idle, start the clock and reset it; returns the
+    driver and the monitor every top bench uses."""
+    p.check_ports(dut)
+    drv = TopDriver(dut, p)
+    drv.idle()
+    await start_clock_and_reset(dut)
+    return drv, TopMonitor(dut, p)
 
 
 def port_bits(handle, name: str) -> int:
