@@ -121,11 +121,16 @@ def test_dual_step_tracks_the_budget():
         BudgetConfig(target=0.0).validate()
 
 
-def test_budgeted_controller_trains_only_the_controller(capsys):
+def _digits_net():
+    """The digits IR and its NestedNet (the seeded float ResNet folded, scale 1/127), not yet calibrated."""
     torch.manual_seed(0)
     a = arch("digits")
     ir = a.network()
-    net = NestedNet(ir, DEFAULT_SPEC, fold_resnet(ResNet(a).eval(), ir), 1 / 127, seed=0)
+    return ir, NestedNet(ir, DEFAULT_SPEC, fold_resnet(ResNet(a).eval(), ir), 1 / 127, seed=0)
+
+
+def test_budgeted_controller_trains_only_the_controller(capsys):
+    ir, net = _digits_net()
     images = torch.rand(48, 1, 8, 8) * 2 - 1
     calibrate(net, images)
     split = Split(images, torch.arange(48) % 10)
@@ -148,10 +153,7 @@ def test_budgeted_controller_trains_only_the_controller(capsys):
 def test_pareto_point_files_run_in_cli_sim(tmp_path):
     """Each point's exported file (static: the controller-free backbone + its plan file; dynamic: backbone +
     controller) loads with golden's loader and runs in `cli.py sim`, with the golden logits of that point."""
-    torch.manual_seed(0)
-    a = arch("digits")
-    ir = a.network()
-    net = NestedNet(ir, DEFAULT_SPEC, fold_resnet(ResNet(a).eval(), ir), 1 / 127, seed=0)
+    ir, net = _digits_net()
     images = torch.rand(6, 1, 8, 8) * 2 - 1
     calibrate(net, images)
     for sub in ("models", "plans"):
@@ -283,10 +285,7 @@ def test_severity_predictability_sees_an_informative_feature():
 def test_imitation_controller_learns_target_widths_from_the_image():
     """Targets that depend on the image (bright images get 8 bits, dark ones 2): the imitated controller picks
     them from the stem output alone, and only its parameters change."""
-    torch.manual_seed(0)
-    a = arch("digits")
-    ir = a.network()
-    net = NestedNet(ir, DEFAULT_SPEC, fold_resnet(ResNet(a).eval(), ir), 1 / 127, seed=0)
+    ir, net = _digits_net()
     images = torch.cat([torch.full((32, 1, 8, 8), -0.9), torch.full((32, 1, 8, 8), 0.9)])
     images = images + 0.05 * torch.randn(64, 1, 8, 8)
     calibrate(net, images)
