@@ -38,8 +38,8 @@ def verify(ctx, model, short, corners, largest):
 @click.option("--pe", default="16x16", show_default=True, help="array RxC")
 @click.option("--pe-mode", type=click.Choice(("fixed", "fused")), default="fixed", show_default=True)
 @click.option("--harness", type=click.Choice(("stream", "cocotb")), default=None,
-              help="stream: the C++ Verilator testbench (fixed PEs); cocotb: the per-cycle Python bench "
-                   "[default: stream for fixed, cocotb for fused]")
+              help="stream: the C++ Verilator testbench; cocotb: the per-cycle Python bench (16x16, slow) "
+                   "[default: stream]")
 @click.option("--threads", type=int, default=1, show_default=True, help="Verilator --threads of the stream harness")
 @click.option("--fresh", is_flag=True, help="start over instead of resuming the journal in --out")
 @click.option("--out", default=None, help="results folder [default: out/verify-long[-MODEL][-fused][-PLAN]]")

@@ -36,12 +36,13 @@ def test_job_file_holds_the_operands_and_refuses_what_does_not_fit(tmp_path):
     job = LayerJob.load(prepare_layer_job("layer1.0.conv3", 4, 6, tmp_path, MODEL))
     write_job(tmp_path / "job.bin", job, *SHAPE, 0)
     raw = (tmp_path / "job.bin").read_bytes()
-    head = np.frombuffer(raw, "<i8", 11, 4)
+    head = np.frombuffer(raw, "<i8", 13, 4)
     (m, k), n = job.weights.shape, job.acts.shape[1]
     assert raw[:4] == b"DQTJ" and list(head[:5]) == [*SHAPE, m, k, n] and head[10] == 1  # res_en
-    w = np.frombuffer(raw, "<i4", m * k, 4 + 88).reshape(m, k)
+    assert list(head[11:]) == [1, 1]  # lanes_w, lanes_a: the default, a fixed-PE tile
+    w = np.frombuffer(raw, "<i4", m * k, 4 + 104).reshape(m, k)
     assert np.array_equal(w, job.weights)
-    assert len(raw) == 4 + 88 + 4 * (m * k + k * n) + 8 * (3 * m + m * n)
+    assert len(raw) == 4 + 104 + 4 * (m * k + k * n) + 8 * (3 * m + m * n)
     too_wide = LayerJob(**{**job.__dict__, "weights": job.weights + (1 << 40)})
     with pytest.raises(ValueError, match="does not fit <i4"):
         write_job(tmp_path / "bad.bin", too_wide, *SHAPE, 0)
@@ -128,8 +129,6 @@ def test_model_file_runs_through_the_stream_and_the_cocotb_path_refuses_it(desig
     assert {r["bench"]: (r["b_w"], r["b_a"]) for r in s["records"]} == widths
     with pytest.raises(ValueError, match="need --harness stream"):
         verify_long(str(path), harness="cocotb", out=tmp_path / "c")
-    with pytest.raises(ValueError, match="fixed PEs only"):
-        verify_long(MODEL, pe_mode="fused", harness="stream", out=tmp_path / "f")
 
 
 def test_make_verify_model_picks_the_conv_layer_benches_from_the_file(tmp_path):
@@ -165,7 +164,7 @@ def test_generated_design_is_reused_until_the_generator_or_config_changes(monkey
 @pytest.mark.parametrize("args, message", [
     (["--model", "no-such.safetensors"], "neither a topology"),
     (["--images", "0"], "--images must be >= 1"),
-    (["--pe-mode", "fused", "--harness", "stream"], "fixed PEs only"),
+    (["--pe-mode", "fused", "--harness", "cocotb", "--images", "2"], "--images needs --harness stream"),
     (["--harness", "cocotb", "--plan", "dynamic"], "need --harness stream"),
 ])
 def test_verify_long_cli_names_a_bad_option_in_one_line(tmp_path, args, message):

@@ -5,10 +5,11 @@
                               [--threads 1] [--fresh] [--out out/verify-long...]
 
 Two harnesses drive the same generated top (verify.designs.generate "top", K_MAX 4608):
-  stream  (default for fixed PEs) the C++ testbench of verify/stream: Python prepares each layer from golden, the
-          harness runs its tiles back to back without Python in the cycle loop; any model (a topology's seeded
+  stream  (default, fixed and fused PEs) the C++ testbench of verify/stream: Python prepares each layer from golden,
+          the harness runs its tiles back to back without Python in the cycle loop; any model (a topology's seeded
           synthetic model or a model file), several images, dynamic plans; resumable per layer (journal in --out).
-  cocotb  (fused PEs, or on request) verify/benches/network.py, one synthetic image, every cycle driven by cocotb.
+  cocotb  (on request) verify/benches/network.py, one synthetic image on the 16x16 top, every cycle driven by
+          cocotb (about 1,000x slower per simulated cycle).
 Both write layers.csv, summary.json and layers.png / layers.svg (time and cycles per layer) to --out and print the
 wall time.
 Exits 1 on any mismatch, cycle disagreement or failed test.
@@ -60,10 +61,12 @@ def long_run(model: str, seed: int, out: Path, pe_mode: str = "fixed", plan: str
 
 
 def stream_long_run(model: str, seed: int, out: Path, plan: str | None = None, images: int = 1, pe: str = "16x16",
-                    threads: int = 1, fresh: bool = False, input_path: str | None = None) -> dict:
+                    threads: int = 1, fresh: bool = False, input_path: str | None = None,
+                    pe_mode: str = "fixed") -> dict:
     """`images` images of `model` (a topology name: its seeded synthetic model; or a model file) through the
-    streaming harness (verify.stream.network), resuming the journal in `out` unless `fresh`. Images: the first
-    `images` of the .npy file `input_path` (master codes (B, C, H, W)), else seeded synthetic ones."""
+    streaming harness (verify.stream.network) on the `pe` array of `pe_mode` PEs, resuming the journal in `out`
+    unless `fresh`. Images: the first `images` of the .npy file `input_path` (master codes (B, C, H, W)), else
+    seeded synthetic ones."""
     from golden.progress import progress_bar
     from golden.session import resolve_images, resolve_model
     from sim.config import parse_pe
@@ -79,7 +82,7 @@ def stream_long_run(model: str, seed: int, out: Path, plan: str | None = None, i
     batch = resolve_images(net_model, None if input_path else images, seed, input_path)[:images]
     if len(batch) < images:
         raise ValueError(f"--input {input_path} holds {len(batch)} images, fewer than --images {images}")
-    design = generate("top", rtl_config(rows, cols))
+    design = generate("top", rtl_config(rows, cols, pe_mode=pe_mode))
     source = Path(model)
     digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.is_file() else None
     settings = {"model": model, "model_sha256": digest, "seed": seed,
@@ -99,11 +102,12 @@ def stream_long_run(model: str, seed: int, out: Path, plan: str | None = None, i
     rtl_seconds = sum(r["rtl_seconds"] for r in records)
     rtl_cpu = sum(r["rtl_cpu_seconds"] for r in records)
     summary = {
-        "model": model, "seed": seed, "pe": pe, "pe_mode": "fixed", "plan": plan or "width_cycle", "images": images,
+        "model": model, "seed": seed, "pe": pe, "pe_mode": pe_mode, "plan": plan or "width_cycle", "images": images,
         "simulator": SIM, "harness": "stream", "threads": threads, "design": design.key,
         "passed": all(r["mismatches"] == 0 and r["cycles_match"] and r["protocol_errors"] == 0 for r in records)
         and all(x["logits_match"] for x in images_ok),
-        "build_s": round(t_build, 1), "simulate_s": round(rtl_seconds, 1), "wall_s": round(wall, 1),
+        "build_s": round(t_build, 1), "harness_build_s": round(session.build_seconds, 1),
+        "simulate_s": round(rtl_seconds, 1), "wall_s": round(wall, 1),
         "layers": len(records), "resumed_layers": sum(bool(r.get("resumed")) for r in records),
         "outputs_compared": sum(r["vectors"] for r in records),
         "mismatches": sum(r["mismatches"] for r in records), "tiles": sum(r["tiles"] for r in records),
@@ -152,16 +156,14 @@ def _write(out: Path, summary: dict, layers: list[dict], fields: list[str] = LAY
 def verify_long(model: str = "resnet18", seed: int = 0, pe: str = "16x16", pe_mode: str = "fixed",
                 harness: str | None = None, plan: str | None = None, images: int = 1, threads: int = 1,
                 fresh: bool = False, out: Path | None = None, input_path: str | None = None) -> dict:
-    """One verify-long run on the harness asked for (default: stream for fixed PEs, cocotb for fused); the summary
-    with `out` added. ValueError for options the harness does not take."""
-    harness = harness or ("stream" if pe_mode == "fixed" else "cocotb")
+    """One verify-long run on the harness asked for (default: stream); the summary with `out` added. ValueError for
+    options the harness does not take."""
+    harness = harness or "stream"
     if harness not in HARNESSES:
         raise ValueError(f"harness must be one of {', '.join(HARNESSES)}, got {harness!r}")
     out = Path(out) if out else default_out(model, pe_mode, plan)
     if harness == "stream":
-        if pe_mode != "fixed":
-            raise ValueError("--harness stream drives fixed PEs only; use --harness cocotb for --pe-mode fused")
-        s = stream_long_run(model, seed, out, plan, images, pe, threads, fresh, input_path)
+        s = stream_long_run(model, seed, out, plan, images, pe, threads, fresh, input_path, pe_mode)
     else:
         for option, value, default in (("--images", images, 1), ("--pe", pe, "16x16"), ("--threads", threads, 1),
                                        ("--fresh", fresh, False), ("--input", input_path, None)):
@@ -204,7 +206,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pe", default="16x16", help="array RxC (stream harness; cocotb: 16x16)")
     ap.add_argument("--pe-mode", choices=("fixed", "fused"), default="fixed")
-    ap.add_argument("--harness", choices=HARNESSES, default=None, help="default: stream for fixed PEs, cocotb for fused")
+    ap.add_argument("--harness", choices=HARNESSES, default=None, help="default: stream")
     ap.add_argument("--plan", default=None,
                     help="uniform:B, a plan file, or dynamic (stream) (default: every width pair in turn)")
     ap.add_argument("--images", type=int, default=1, help="images (stream harness)")

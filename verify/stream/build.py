@@ -2,7 +2,7 @@
 
 The executable lands in <build root>/stream/<design key>[-t<threads>]/Vdqt_top (toolchain.build_root(), default
 build/verify), compiled with CXX_OPT. The design's widths (R, C, N, ACC, OUT lane bits) come from its manifest as
--D defines. A stamp file holds the sha256 of the sources, the flags and the Verilator version: an unchanged design
+-D defines (fixed or fused PEs: DQT_LANES, DQT_FUSED). A stamp file holds the sha256 of the sources, the flags and the Verilator version: an unchanged design
 is not rebuilt, and the C++ compile goes through ccache (toolchain.setup_env: OBJCACHE=ccache) when it is rebuilt.
 """
 from __future__ import annotations
@@ -26,12 +26,13 @@ CXX_OPT = "-O3 -march=native"
 
 
 def harness_defines(manifest: dict) -> dict[str, int]:
-    """The compile-time constants of harness.cpp from a top manifest (fixed PE mode only)."""
+    """The compile-time constants of harness.cpp from a top manifest (its header comment says what each means)."""
     cfg = manifest["config"]
-    if cfg["pe_mode"] != "fixed":
-        raise ValueError(f"the streaming harness drives fixed-PE designs, got pe_mode {cfg['pe_mode']!r}")
+    if cfg["pe_mode"] not in ("fixed", "fused"):
+        raise ValueError(f"the streaming harness drives fixed or fused PEs, got pe_mode {cfg['pe_mode']!r}")
     return {"DQT_R": cfg["rows"], "DQT_C": cfg["cols"], "DQT_CODE_BITS": cfg["n_bits"],
-            "DQT_WIDE_BITS": cfg["acc_bits"], "DQT_OUT_BITS": cfg["out_bits"]}
+            "DQT_WIDE_BITS": cfg["acc_bits"], "DQT_OUT_BITS": cfg["out_bits"], "DQT_LANES": cfg["max_lanes"],
+            "DQT_FUSED": int(cfg["pe_mode"] == "fused")}
 
 
 def build_harness(design: Design, threads: int = 1) -> Path:

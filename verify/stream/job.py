@@ -1,8 +1,9 @@
 """The files between Python and the streaming harness (layout: the header comment of verify/stream/harness.cpp).
 
 write_job stores one layer's GEMM operands (verify.layer_job.LayerJob: W (M, K), A (K, N) master codes,
-per-filter bias / m / m_r, residual (M, N)) and its configuration; the harness tiles them itself in
-verify.gemm.tiles order. read_result returns the harness's (M, N) outputs and its cycle counts.
+per-filter bias / m / m_r, residual (M, N)), its configuration and the tile's lanes per port (lanes_w, lanes_a:
+verify.tile_job.tile_lanes; 1, 1 on fixed PEs); the harness tiles them itself in verify.gemm.tiles order over
+(R·lanes_w) × (C·lanes_a) logical tiles. read_result returns the harness's (M, N) outputs and its cycle counts.
 """
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ class StreamResult:
     protocol_errors: int   # output rows outside a tile, out of order, or missing
 
 
-def write_job(path: Path, job: LayerJob, rows: int, cols: int, mode_code: int) -> None:
-    """Write `job` for an R×C harness (mode_code: the manifest's out_modes[job.mode]['code'])."""
+def write_job(path: Path, job: LayerJob, rows: int, cols: int, mode_code: int,
+              lanes: tuple[int, int] = (1, 1)) -> None:
+    """Write `job` for an R×C harness (mode_code: the manifest's out_modes[job.mode]['code']; lanes: (lanes_w,
+    lanes_a) of its tiles)."""
     (m, k), n = job.weights.shape, job.acts.shape[1]
-    head = np.array([rows, cols, m, k, n, job.b_w, job.b_a, int(job.a_signed), mode_code, job.s, int(job.res_en)],
-                    dtype="<i8")
+    head = np.array([rows, cols, m, k, n, job.b_w, job.b_a, int(job.a_signed), mode_code, job.s, int(job.res_en),
+                     *lanes], dtype="<i8")
     parts = [head, _as(job.weights, "<i4"), _as(job.acts, "<i4"), *(_as(v, "<i8") for v in (job.bias, job.m, job.m_r))]
     if job.res_en:
         parts.append(_as(job.resid, "<i8"))

@@ -8,7 +8,8 @@ figures: {tiles, rtl_cycles, sim_cycles, sim_busy, sim_readout, sim_load, tile_c
 rtl_cpu_seconds}:
 rtl_cycles are the harness's counted edges from the layer's first load write to its last done, sim_* the
 simulator's schedule for the same GEMM (verify.layer_flow.sim_layer_cycles, the code `cli.py sim` runs);
-tile_cycle_errors counts tiles whose counted or reported cycles differ from sim.tile.os_tile_cycles;
+tile_cycle_errors counts tiles whose counted or reported cycles differ from sim.tile.os_tile_cycles (R, C, K and
+the tile's lanes_w·lanes_a, verify.tile_job.tile_lanes: fused PEs hold that many accumulators);
 rtl_cpu_seconds is the CPU time the harness process spent on the layer (user + system, /proc/<pid>/stat: unlike
 wall time it does not grow when other processes share the cores).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ from ..layer_flow import sim_layer_cycles
 from ..layer_job import LayerJob
 from ..manifest import DutParams
 from ..runner import Design
+from ..tile_job import tile_lanes
 from .build import build_harness
 from .job import read_result, write_job
 
@@ -37,7 +40,9 @@ class StreamSession:
 
     def __init__(self, design: Design, work_dir: Path | None = None, threads: int = 1):
         self.params = DutParams.load(design.manifest_path)
+        t0 = time.perf_counter()
         self.exe = build_harness(design, threads)
+        self.build_seconds = time.perf_counter() - t0  # Verilator + C++ compile (about 0 when the build is reused)
         self._tmp = None if work_dir is not None else tempfile.TemporaryDirectory(prefix="dqt-stream-")
         self.work_dir = (Path(work_dir) if work_dir is not None else Path(self._tmp.name)).resolve()
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -52,7 +57,8 @@ class StreamSession:
                              f"k_max = {p.k_max}")
         job_path, result_path = self.work_dir / "job.bin", self.work_dir / "result.bin"
         result_path.unlink(missing_ok=True)
-        write_job(job_path, job, p.rows, p.cols, p.out_modes[job.mode])
+        write_job(job_path, job, p.rows, p.cols, p.out_modes[job.mode],
+                  tile_lanes(job.b_w, job.b_a, p.fusion_widths))
         self._cpu_at_submit = self.cpu_seconds()
         self.proc.stdin.write(f"{job_path} {result_path}\n")
         self.proc.stdin.flush()
@@ -66,7 +72,8 @@ class StreamSession:
         cpu = self.cpu_seconds() - self._cpu_at_submit
         (m, k), n = job.weights.shape, job.acts.shape[1]
         res = read_result(result_path, m, n)
-        want = os_tile_cycles(self.params.rows, self.params.cols, k)
+        lanes_w, lanes_a = tile_lanes(job.b_w, job.b_a, self.params.fusion_widths)
+        want = os_tile_cycles(self.params.rows, self.params.cols, k, lanes_w * lanes_a)
         sim = sim_layer_cycles(job, self.params)
         return res.out, {"tiles": len(res.counted), "rtl_cycles": res.layer_cycles, "sim_cycles": sim["total"],
                          "sim_busy": sim["busy"], "sim_readout": sim["readout"], "sim_load": sim["load"],
