@@ -1,6 +1,8 @@
 """The streaming harness (verify/stream): job/result files, the C++ testbench against the cocotb conv-layer bench on
-the same layers (outputs and cycles), whole networks through it (bit-exact, cycles == sim, logits == golden),
-resuming an interrupted run, dynamic plans, and model files in make verify's conv-layer benches."""
+the same layers (outputs and cycles) for fixed and fused PEs, fused tiles at every width pair, the lane_swap fault,
+whole networks through it (bit-exact, cycles == sim, logits == golden), resuming an interrupted run, dynamic plans,
+and model files in make verify's conv-layer benches."""
+import itertools
 import json
 
 import numpy as np
@@ -10,15 +12,19 @@ from golden.model_file import save_model
 from golden.plan import parse_plan
 from golden.synthetic import synthetic_model
 from verify import runner
+from sim.tile import os_layer_schedule
 from verify.designs import generate, rtl_config
+from verify.gemm import tiles
 from verify.layer_job import LayerJob, model_layer_picks, prepare_layer_job
 from verify.long_run import stream_long_run, verify_long
 from verify.plan import FUSED_LAYER_K_MAX, default_suite
 from verify.stream.job import read_result, write_job
 from verify.stream.session import StreamSession
+from verify.tile_job import tile_lanes
 
 SHAPE = (3, 5)  # odd: edge tiles in both directions, K < R and K > R layers
 MODEL = "tiny_bottleneck"  # residual, wide (downsample) and logits layers, K from 4 to 72
+FUSED_SHAPE = (3, 2)  # fused tiles of 3..12 filters x 2..8 pixels: edge tiles at every width pair
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +35,17 @@ def design():
 @pytest.fixture(scope="module")
 def session(design):
     with StreamSession(design) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def fused_design():
+    return generate("top", rtl_config(*FUSED_SHAPE, pe_mode="fused"))
+
+
+@pytest.fixture(scope="module")
+def fused_session(fused_design):
+    with StreamSession(fused_design) as s:
         yield s
 
 
@@ -62,6 +79,17 @@ def test_result_file_of_the_wrong_size_is_refused(tmp_path):
 def test_stream_and_cocotb_agree_on_a_layer(design, session, tmp_path, layer, b_w, b_a):
     """The same job through the cocotb conv-layer bench and the C++ harness: both bit-exact against golden
     (so equal outputs), the same counted layer cycles, equal to the simulator's."""
+    _stream_and_cocotb_agree(design, session, tmp_path, layer, b_w, b_a)
+
+
+@pytest.mark.parametrize("layer, b_w, b_a", [("layer1.0.conv3", 2, 3), ("layer2.0.conv2", 5, 4)])
+def test_fused_stream_and_cocotb_agree_on_a_layer(fused_design, fused_session, tmp_path, layer, b_w, b_a):
+    """As above on a fused top: a residual layer with 4 x 2 lanes (b_a 3 rounded up to 4) and a K = 72 layer with
+    1 x 2 lanes (b_w 5 rounded up to 8)."""
+    _stream_and_cocotb_agree(fused_design, fused_session, tmp_path, layer, b_w, b_a)
+
+
+def _stream_and_cocotb_agree(design, session, tmp_path, layer, b_w, b_a):
     path = prepare_layer_job(layer, b_w, b_a, tmp_path, MODEL)
     job = LayerJob.load(path)
     got, figures = session.run_layer(job)
@@ -74,6 +102,44 @@ def test_stream_and_cocotb_agree_on_a_layer(design, session, tmp_path, layer, b_
     rec = next(r for r in cocotb.records if r["bench"] == f"layer {layer}")
     assert rec["mismatches"] == 0 and rec["vectors"] == got.size
     assert (rec["tiles"], rec["rtl_cycles"]) == (figures["tiles"], figures["rtl_cycles"])
+
+
+FUSED_WIDTH_PAIRS = [*itertools.product((2, 4, 8), repeat=2), (3, 5), (5, 3), (6, 7), (7, 6)]
+FUSED_LAYERS = ("layer1.0.conv3", "layer1.0.conv2", "layer2.0.conv2", "layer1.0.downsample")  # residual K 4, K 36,
+# K 72, wide output
+
+
+def test_fused_layers_at_every_width_pair_one_after_the_other(fused_session, tmp_path):
+    """Every width pair the fused PE runs (2, 4, 8 bits) and rounded-up ones (3 -> 4, 5..7 -> 8), layer after layer
+    in one harness process (the widths switch between layers without a reset): outputs == golden, every tile's
+    cycles == os_tile_cycles, the layer's == the simulator's == os_layer_schedule over the fused tiles."""
+    p, lanes_seen = fused_session.params, set()
+    for i, (b_w, b_a) in enumerate(FUSED_WIDTH_PAIRS):
+        layer = FUSED_LAYERS[i % len(FUSED_LAYERS)]
+        job = LayerJob.load(prepare_layer_job(layer, b_w, b_a, tmp_path, MODEL))
+        got, figures = fused_session.run_layer(job)
+        lanes_w, lanes_a = tile_lanes(b_w, b_a, p.fusion_widths)
+        lanes_seen.add((lanes_w, lanes_a))
+        (m, k), n = job.weights.shape, job.acts.shape[1]
+        n_tiles = len(tiles(m, n, p.rows * lanes_w, p.cols * lanes_a))
+        where = f"{layer} w{b_w}a{b_a}"
+        assert np.count_nonzero(job.expected) and np.array_equal(got, job.expected), where
+        assert figures["tiles"] == n_tiles and figures["tile_cycle_errors"] == 0, where
+        assert figures["protocol_errors"] == 0, where
+        schedule = os_layer_schedule(p.rows, p.cols, k, n_tiles, lanes_w, lanes_a)
+        assert figures["rtl_cycles"] == figures["sim_cycles"] == schedule.total, where
+    assert lanes_seen == set(itertools.product((1, 2, 4), repeat=2))
+
+
+def test_lane_swap_fault_gives_mismatches_in_the_stream_harness(tmp_path):
+    """The fused PE's deliberate lane_swap fault (rtl/params.py FAULTS: weight lanes 0 and 1 swapped) is caught on
+    a layer with two weights per port (b_w = 4): wrong outputs, while the protocol and the cycles stay right."""
+    faulty = generate("top", rtl_config(*FUSED_SHAPE, pe_mode="fused", fault="lane_swap"))
+    job = LayerJob.load(prepare_layer_job("layer1.0.conv2", 4, 8, tmp_path, MODEL))
+    with StreamSession(faulty) as s:
+        got, figures = s.run_layer(job)
+    assert int(np.sum(got != job.expected)) > 0
+    assert figures["protocol_errors"] == 0 and figures["rtl_cycles"] == figures["sim_cycles"]
 
 
 def test_a_wrong_output_is_seen_as_a_mismatch(session, tmp_path):
@@ -103,6 +169,18 @@ def test_whole_network_resumes_where_it_stopped(design, tmp_path):
     assert (out / "layers.png").stat().st_size > 0 and (out / "layers.svg").stat().st_size > 0
     with pytest.raises(ValueError, match="other settings .*plan"):
         stream_long_run(MODEL, 0, out, plan="uniform:4", pe="3x5")
+
+
+def test_fused_whole_network_defaults_to_the_stream_harness(fused_design, tmp_path):
+    """verify-long on a fused top: the stream harness by default; every layer at the width cycle's widths (they
+    switch from layer to layer) bit-exact and cycle-exact, logits == golden."""
+    s = verify_long(MODEL, pe="x".join(map(str, FUSED_SHAPE)), pe_mode="fused", out=tmp_path / "fused")
+    assert s["harness"] == "stream" and s["pe_mode"] == "fused" and s["design"] == fused_design.key
+    assert s["passed"] and s["layers"] == 10 and s["mismatches"] == 0
+    assert all(r["cycles_match"] and r["protocol_errors"] == 0 for r in s["records"])
+    assert s["rtl_cycles"] == s["sim_cycles"] and s["logits"][0]["logits_match"]
+    widths = [(r["b_w"], r["b_a"]) for r in s["records"]]
+    assert len(set(widths)) > 3 and any(a != b for a, b in zip(widths, widths[1:]))
 
 
 def test_dynamic_plan_runs_each_image_at_its_controllers_widths(design, tmp_path):

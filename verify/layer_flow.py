@@ -57,7 +57,7 @@ async def run_layer_on_rtl(drv: TopDriver, mon: TopMonitor, job: LayerJob, cycle
     for i, t in enumerate(all_tiles):
         await drv.start(cfg, mon)
         if i + 1 < len(all_tiles):
-            await drv.load(words(all_tiles[i + 1]))  # into the other bank while tile i runs
+            await drv.load(words(all_tiles[i + 1]), mon, quiet)  # into the other bank while tile i runs
         run = await drv.finish(mon, timeout=4 * want_cycles + 64, quiet=quiet)
         got[t.m0:t.m0 + t.rows, t.n0:t.n0 + t.cols] = run.out[:t.rows, :t.cols]
         cycles.check((job.name, t.m0, t.n0, "counted"), {"K": k}, want_cycles, run.cycles_counted)

@@ -49,9 +49,11 @@ class TopDriver:
         """The buffer words of `job` at this design's lane widths."""
         return load_words(job, self.code_bits, self.wide_bits)
 
-    async def load(self, words: LoadWords) -> None:
+    async def load(self, words: LoadWords, monitor: "TopMonitor | None" = None, quiet: int = 0) -> None:
         """Write `words` (an empty list leaves that buffer as it is), all four ports in parallel: words.cycles
-        cycles."""
+        cycles. `monitor`: a started tile runs meanwhile; its outputs are sampled in the load cycles after tile
+        cycle `quiet` (a fused tile's load, L = max(K, R·lanes_w), can outlast the compute phase and overlap the
+        drain)."""
         dut, enc = self.dut, self.p.ports
         w_words, a_words, r_words, p_rows = words.weights, words.acts, words.resid, len(words.params)
         for t in range(words.cycles):
@@ -71,6 +73,8 @@ class TopDriver:
             if t < len(r_words):
                 dut.r_row.value, dut.r_data.value = t, r_words[t]
             await self.tick()
+            if monitor is not None and self.edges - self._started > quiet:
+                monitor.sample(self.edges - self._started)
         for name in ("w_we", "a_we", "p_we", "r_we"):
             self._enable(name, False)
 
