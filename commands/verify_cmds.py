@@ -11,7 +11,7 @@ from commands.run_options import fail
                                             "[default: the synthetic ResNet-18]")
 @click.option("--short", is_flag=True, help="the quick share make test runs")
 @click.option("--corners", is_flag=True, help="every corner run on both simulators, pe_acc_short included")
-@click.option("--largest", is_flag=True, help="the largest array (64x64): lint and three tiles on Icarus")
+@click.option("--largest", is_flag=True, help="only the largest array (64x64, also in the default suite): lint and three tiles")
 @click.pass_context
 def verify(ctx, model, short, corners, largest):
     """Run the cocotb bench suite on the simulators SIM selects (default both); exits 1 on any failure."""

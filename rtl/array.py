@@ -23,10 +23,9 @@ from amaranth.hdl import Cat, Module, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .fused_pe import FusedPE, lane_pair_fields
+from .fused_pe import lane_pair_fields
 from .params import RtlConfig
-from .pe import PE
-from .view_unit import ViewUnit
+from .units import add_unit
 
 
 def array_signature(config: RtlConfig) -> dict:
@@ -47,8 +46,12 @@ def array_signature(config: RtlConfig) -> dict:
 
 
 class SystolicArray(wiring.Component):
-    def __init__(self, config: RtlConfig):
+    """macros: the PEs and view units as instances of their one Verilog module each (rtl/units.py; what rtl/emit.py
+    writes), else Amaranth submodules (what amaranth.sim runs)."""
+
+    def __init__(self, config: RtlConfig, macros: bool = False):
         self._config = config
+        self._macros = macros
         super().__init__(array_signature(config))
 
     def _skewed_view(self, m: Module, code, delay: int, name: str, sgn, k):
@@ -57,7 +60,7 @@ class SystolicArray(wiring.Component):
             reg = Signal(unsigned(self._config.code_bits), name=f"{name}_skew{d}")
             m.d.sync += reg.eq(code)
             code = reg
-        unit = m.submodules[f"{name}_view"] = ViewUnit(self._config)
+        unit = add_unit(m, f"{name}_view", "view_unit", self._config, self._macros)
         m.d.comb += [unit.q.eq(code), unit.sgn.eq(sgn), unit.k.eq(k)]
         return unit.v
 
@@ -90,7 +93,7 @@ class SystolicArray(wiring.Component):
         grid = [[None] * cols for _ in range(rows)]
         for i in range(rows):
             for j in range(cols):
-                pe = grid[i][j] = m.submodules[f"pe_{i}_{j}"] = FusedPE(cfg) if fused else PE(cfg)
+                pe = grid[i][j] = add_unit(m, f"pe_{i}_{j}", "pe", cfg, self._macros)
                 m.d.comb += [
                     pe.w_in.eq(w_edge[i] if j == 0 else grid[i][j - 1].w_out),
                     pe.a_in.eq(a_edge[j] if i == 0 else grid[i - 1][j].a_out),

@@ -1,5 +1,10 @@
 """Verilog emission with a manifest (configuration, top name, ports, files with sha256): DqtTop (`write_rtl`,
-the `gen-rtl` path) and each unit on its own (`write_unit_rtl`: ViewUnit, PE, OutputUnit, for unit benches)."""
+the `gen-rtl` path) and each unit on its own (`write_unit_rtl`: view unit, PE, output unit, for unit benches).
+
+dqt_top.v holds the top and its array, one module per unit kind (rtl/units.py: dqt_pe, dqt_view_unit,
+dqt_output_unit) instantiated where it is used, and the buffer bank RAM_MODULE (rtl/buffer.py). A unit's own file
+holds the very module text the top instantiates (same component, configuration and name), so the unit benches
+simulate the top's PE / view unit / output unit."""
 from __future__ import annotations
 
 import hashlib
@@ -17,22 +22,19 @@ from golden.atomic import atomic_write_bytes
 from sim.tile import os_readout_cycles, os_tile_cycles
 
 from .buffer import RAM_VERILOG
-from .output_unit import OutputUnit
 from .params import RtlConfig
-from .pe import PE
 from .top import PORT_DOCS, DqtTop, top_signature
-from .view_unit import ViewUnit
+from .units import UNIT_MODULES, unit_class, unit_component, unit_module_name
 
 GENERATOR_VERSION = "1.0.0"
 TOP_NAME = "dqt_top"
 VERILOG_FILE = f"{TOP_NAME}.v"
 WAIVER_FILE = f"{TOP_NAME}.vlt"
 MANIFEST_FILE = "manifest.json"
-UNIT_COMPONENTS = {"view_unit": ViewUnit, "pe": PE, "output_unit": OutputUnit}  # name -> component class
 
 # Verilator -Wall rules waived on the generated file only; docs/rtl.md ("Lint") explains each one.
 LINT_WAIVERS = {
-    "DECLFILENAME": "one file holds every module; Amaranth names submodules dqt_top.array.pe_0_0 etc.",
+    "DECLFILENAME": "one file holds every module (dqt_top, dqt_top.array, the unit modules, dqt_ram)",
     "PROCASSINIT": "Amaranth declares registers with their reset value as the power-on initial value",
     "UNUSEDSIGNAL": "Amaranth keeps every named signal as a debug wire even where its netlist merged it into "
                     "another net (e.g. a submodule port fed from a packed memory word), plus back-end temporaries",
@@ -59,14 +61,20 @@ def time0_trigger_as_initial(text: str) -> str:
 
 
 def _convert(component, name: str) -> str:
-    """Verilog text of `component` as module `name` (one file, one module per submodule instance)."""
+    """Verilog text of `component` as module `name` (one module per Amaranth submodule instance)."""
     return time0_trigger_as_initial(verilog.convert(component, name=name, emit_src=False))
 
 
+def unit_verilog(kind: str, cfg: RtlConfig) -> str:
+    """Verilog text of the one module of unit `kind` (rtl/units.py) for `cfg`."""
+    return _convert(unit_component(kind, cfg), unit_module_name(kind))
+
+
 def generate_verilog(cfg: RtlConfig) -> str:
-    """Verilog text of the whole design (one file, one module per Amaranth submodule instance, and RAM_MODULE for the
-    operand-buffer banks, rtl/buffer.py)."""
-    return _convert(DqtTop(cfg, buffer_macros=True), TOP_NAME) + RAM_VERILOG
+    """Verilog text of the whole design: the top and its array, each unit kind's module once (unit_verilog), and
+    RAM_MODULE for the operand-buffer banks (rtl/buffer.py)."""
+    return "".join([_convert(DqtTop(cfg, macros=True), TOP_NAME), *(unit_verilog(kind, cfg) for kind in UNIT_MODULES),
+                    RAM_VERILOG])
 
 
 def member_ports(members) -> list[dict]:
@@ -125,21 +133,20 @@ def write_rtl(cfg: RtlConfig, out_dir: str | os.PathLike) -> dict:
 
 
 def write_unit_rtl(unit: str, cfg: RtlConfig, out_dir: str | os.PathLike) -> dict:
-    """Write `<unit>.v` (module `<unit>`) and manifest.json for one unit of UNIT_COMPONENTS into `out_dir`.
+    """Write `<unit>.v` (module unit_module_name(unit), the text dqt_top.v holds) and manifest.json for one unit
+    kind of rtl/units.py into `out_dir`.
 
     The manifest has the top's layout without the top-only fields: generator, top (= unit), config, ports (the
     unit's signature only; clk / rst, where the unit is clocked, are not listed), files with sha256. Returns the
     manifest.
     """
-    if unit not in UNIT_COMPONENTS:
-        raise ValueError(f"unit must be one of {', '.join(UNIT_COMPONENTS)}, got {unit!r}")
+    ports = unit_class(unit, cfg).ports(cfg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    component = UNIT_COMPONENTS[unit](cfg)
     file_name = f"{unit}.v"
-    text = _convert(component, unit).encode()
+    text = unit_verilog(unit, cfg).encode()
     atomic_write_bytes(out / file_name, text)
-    manifest = {**_generator_fields(), "top": unit, "config": cfg.to_dict(),
-                "ports": member_ports(component.signature.members), "files": _file_entries({file_name: text})}
+    manifest = {**_generator_fields(), "top": unit_module_name(unit), "config": cfg.to_dict(),
+                "ports": member_ports(ports), "files": _file_entries({file_name: text})}
     atomic_write_bytes(out / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
     return manifest

@@ -79,17 +79,22 @@ def lane_value(m: Module, word, lane: int, mode, sgn, cfg: RtlConfig, name: str)
 
 
 class FusedPE(wiring.Component):
-    def __init__(self, config: RtlConfig):
-        self._config = config
+    @staticmethod
+    def ports(config: RtlConfig) -> dict:
+        """Port map (name -> In/Out(shape)) of the unit for `config`."""
         n, pairs = config.code_bits, lane_pair_layout(config)
-        super().__init__({
+        return {
             "w_in": In(unsigned(n)), "a_in": In(unsigned(n)), "a_sgn": In(1),
             "mode_w": In(unsigned(config.lane_mode_bits)), "mode_a": In(unsigned(config.lane_mode_bits)),
             "en": In(1), "clear": In(1), "shift": In(1),
             "drain_p": In(unsigned(config.lane_mode_bits + 1)), "drain_q": In(unsigned(config.lane_mode_bits + 1)),
             "acc_in": In(pairs),
             "w_out": Out(unsigned(n)), "a_out": Out(unsigned(n)), "acc": Out(pairs),
-        })
+        }
+
+    def __init__(self, config: RtlConfig):
+        self._config = config
+        super().__init__(self.ports(config))
 
     def elaborate(self, platform):
         cfg = self._config

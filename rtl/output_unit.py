@@ -22,10 +22,11 @@ from .params import OUT_MODES, RtlConfig
 
 
 class OutputUnit(wiring.Component):
-    def __init__(self, config: RtlConfig):
-        self._config = config
+    @staticmethod
+    def ports(config: RtlConfig) -> dict:
+        """Port map (name -> In/Out(shape)) of the unit for `config`."""
         wide = signed(config.wide_bits)
-        super().__init__({
+        return {
             "acc": In(signed(config.acc_bits)),
             "align": In(unsigned(config.align_bits)),
             "bias": In(wide),
@@ -37,7 +38,11 @@ class OutputUnit(wiring.Component):
             "mode": In(unsigned(2)),
             "y": Out(signed(config.out_bits)),
             "clamped": Out(1),
-        })
+        }
+
+    def __init__(self, config: RtlConfig):
+        self._config = config
+        super().__init__(self.ports(config))
 
     def elaborate(self, platform):
         cfg = self._config

@@ -24,7 +24,8 @@ FAULTS = {
     "narrow_acc": "PE accumulators are 2·N bits instead of ACC_BITS (sums wrap early)",
     "drop_requant_round": "output units drop the requant rounding term 2^(s-1) (flooring instead of half-up)",
     "no_align": "output units skip the align shift (acc' = acc at every width)",
-    "lane_swap": "fused PEs swap weight lanes 0 and 1 at widths with two or more weight lanes per port",
+    "lane_swap": "fused PEs swap weight lanes 0 and 1 (at one weight lane per port lane 0 then reads the idle lane 1, "
+                 "which is 0)",
     "acc_one_short": "the accumulation path is ACC_BITS - 1 bits: PE accumulators, acc' and acc' + bias wrap one bit early",
     "pe_acc_short": "PE accumulators one bit narrower than the proven bound for K_MAX (RtlConfig.pe_acc_bound_bits)",
     "align_one_short": "the align shifter has one stage fewer: the shift amount loses its top bit (align_bits - 1 bits)",

@@ -17,14 +17,19 @@ from .params import RtlConfig
 
 
 class PE(wiring.Component):
-    def __init__(self, config: RtlConfig):
-        self._config = config
+    @staticmethod
+    def ports(config: RtlConfig) -> dict:
+        """Port map (name -> In/Out(shape)) of the unit for `config`."""
         operand, acc = signed(config.operand_bits), signed(config.acc_bits)
-        super().__init__({
+        return {
             "w_in": In(operand), "a_in": In(operand),
             "en": In(1), "clear": In(1), "shift": In(1), "acc_in": In(acc),
             "w_out": Out(operand), "a_out": Out(operand), "acc": Out(acc),
-        })
+        }
+
+    def __init__(self, config: RtlConfig):
+        self._config = config
+        super().__init__(self.ports(config))
 
     def elaborate(self, platform):
         m = Module()

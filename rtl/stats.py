@@ -2,13 +2,12 @@
 
 Flow (not flattened, so every module keeps its own count): the operand-buffer banks (RAM_MODULE, rtl/buffer.py)
 are black boxes; `synth -run :fine` (coarse passes), then the fine passes (techmap, abc), then `stat -json`.
-Amaranth emits one module per instance, already simplified for its surroundings (e.g. row-0 PEs get acc_in = 0,
-the last column's PEs have no w_out). Modules whose Verilog is identical up to their name, port order and Yosys'
-trigger numbering form a structural group (6 PE groups in a 16x16 array); one representative per group is
-synthesized and the other members are declared black boxes; a unit kind's total is Σ over its groups of the
-representative's count × the group size. The four buffers
-(two banks each of weights R·L·N·K_MAX, activations C·L·N·K_MAX, row parameters R·L·(ACC+2M), residuals
-R·L·C·L·ACC bits; L = lanes per port, 1 for a fixed PE) are RAM macros and are reported in bits, not cells.
+gen-rtl emits each unit kind as one module (rtl/units.py: dqt_pe, dqt_view_unit, dqt_output_unit) instantiated
+where it is used, so Yosys synthesizes every module once and a kind's total is its module's count × its instances
+(counted in the Verilog by instance name: unit_instances). Weight and activation view units are the same module;
+they are reported as two kinds by their instance names. The four buffers (two banks each of weights R·L·N·K_MAX,
+activations C·L·N·K_MAX, row parameters R·L·(ACC+2M), residuals R·L·C·L·ACC bits; L = lanes per port, 1 for a
+fixed PE) are RAM macros and are reported in bits, not cells.
 
 Area proxy: gate equivalents (GE, 2-input NAND = 1) with the typical standard-cell ratios of GATE_EQUIVALENTS.
 """
@@ -27,13 +26,14 @@ from golden.atomic import atomic_write_bytes
 from .buffer import RAM_MODULE
 from .emit import TOP_NAME, VERILOG_FILE, generate_verilog
 from .params import RtlConfig
+from .units import unit_module_name
 
-# unit kinds, matched against the module names Amaranth gives each instance
+# unit kinds: (module, instance-name pattern) of the instances gen-rtl writes (rtl/array.py, rtl/top.py)
 UNIT_KINDS = {
-    "pe": re.compile(rf"^\\{TOP_NAME}\.array\.pe_\d+_\d+$"),
-    "weight_view": re.compile(rf"^\\{TOP_NAME}\.array\.w\d+(_lane\d+)?_view$"),  # fused: one per lane
-    "act_view": re.compile(rf"^\\{TOP_NAME}\.array\.a\d+(_lane\d+)?_view$"),
-    "output_unit": re.compile(rf"^\\{TOP_NAME}\.out_\d+$"),
+    "pe": (unit_module_name("pe"), re.compile(r"^pe_\d+_\d+$")),
+    "weight_view": (unit_module_name("view_unit"), re.compile(r"^w\d+(_lane\d+)?_view$")),  # fused: one per lane
+    "act_view": (unit_module_name("view_unit"), re.compile(r"^a\d+(_lane\d+)?_view$")),
+    "output_unit": (unit_module_name("output_unit"), re.compile(r"^out_\d+$")),
 }
 GLUE_KINDS = {"array_glue": f"\\{TOP_NAME}.array", "top_glue": TOP_NAME}
 KIND_LABELS = {
@@ -50,7 +50,6 @@ FF_BASE_GE, FF_FEATURE_GE = 4.67, 1.0  # D flip-flop; + per enable / sync or asy
 SYNTH_SCRIPT = """read_verilog {verilog}
 blackbox {ram}
 hierarchy -check -top {top}
-{blackboxes}
 synth -top {top} -run :fine
 opt -fast -full
 opt -full
@@ -91,22 +90,16 @@ def gate_equivalents(cells_by_type: dict) -> float:
     return round(total, 1)
 
 
-def classify_modules(verilog: str) -> dict[str, list[list[str]]]:
-    """Module names of the generated Verilog by unit kind, each kind split into structural groups of modules
-    whose text is identical up to the module name, the port order and Yosys' dump_module numbering."""
-    kinds: dict[str, dict[tuple, list[str]]] = {kind: {} for kind in (*UNIT_KINDS, *GLUE_KINDS)}
-    for match in re.finditer(r"^module (\S+)\s*\((.*?)\);\n(.*?)^endmodule", verilog, re.S | re.M):
-        name, ports, body = match.groups()
-        if name == RAM_MODULE:  # the buffer banks: a black box, counted in bits (memory_bits)
-            continue
-        kind = next((k for k, pattern in UNIT_KINDS.items() if pattern.match(name)), None)
-        if kind is None:
-            kind = next((k for k, glue in GLUE_KINDS.items() if glue == name), None)
-        if kind is None:
-            raise ValueError(f"classify_modules: unexpected module {name!r}")
-        key = (tuple(sorted(p.strip() for p in ports.split(","))), re.sub(r"dump_module\$\d+", "dump_module", body))
-        kinds[kind].setdefault(key, []).append(name)
-    return {kind: list(groups.values()) for kind, groups in kinds.items()}
+def unit_instances(verilog: str) -> dict[str, int]:
+    """Instances of each unit kind of UNIT_KINDS in the generated Verilog (lines `<module> <instance> (`)."""
+    counts = dict.fromkeys(UNIT_KINDS, 0)
+    for module, instance in re.findall(r"^\s+(\S+) (\S+) \($", verilog, re.M):
+        kind = next((k for k, (mod, name) in UNIT_KINDS.items() if mod == module and name.match(instance)), None)
+        if kind is not None:
+            counts[kind] += 1
+        elif module in {mod for mod, _ in UNIT_KINDS.values()}:
+            raise ValueError(f"unit_instances: instance {instance!r} of {module} matches no unit kind")
+    return counts
 
 
 YOSYS_PASS = re.compile(r"^\d+(?:\.\d+)*\. Executing (.+?)\.?$", re.MULTILINE)
@@ -145,34 +138,24 @@ def write_stats(cfg: RtlConfig, out_dir: str | os.PathLike, progress=print, on_p
     out.mkdir(parents=True, exist_ok=True)
     verilog = generate_verilog(cfg)
     (out / VERILOG_FILE).write_text(verilog)
-    kinds = classify_modules(verilog)
-    representatives = [group[0] for groups in kinds.values() for group in groups]
-    boxed = [name for groups in kinds.values() for group in groups for name in group[1:]]
-    script = SYNTH_SCRIPT.format(verilog=VERILOG_FILE, top=TOP_NAME, ram=RAM_MODULE, stat="stat.json",
-                                 blackboxes="\n".join(f"blackbox {name}" for name in boxed))
-    progress(f"rtl-stats: synthesizing {cfg.array.pe_label} with Yosys ({len(representatives)} structurally "
-             f"distinct modules, {len(boxed)} identical instances as black boxes) ...")
+    instances = unit_instances(verilog)
+    script = SYNTH_SCRIPT.format(verilog=VERILOG_FILE, top=TOP_NAME, ram=RAM_MODULE, stat="stat.json")
+    progress(f"rtl-stats: synthesizing {cfg.array.pe_label} with Yosys (hierarchical: each module once, "
+             f"{sum(instances.values())} unit instances) ...")
     run_yosys(script, out, on_phase)
     modules = json.loads((out / "stat.json").read_text())["modules"]
+    kinds = {**{kind: (module, instances[kind]) for kind, (module, _) in UNIT_KINDS.items()},
+             **{kind: (module, 1) for kind, module in GLUE_KINDS.items()}}
     rows = []
-    for kind, groups in kinds.items():
-        if not groups:
+    for kind, (module, count) in kinds.items():
+        if not count:
             continue
-        parts = []
-        for group in groups:
-            stat = modules[group[0] if group[0].startswith("\\") else "\\" + group[0]]
-            logic = {t: n for t, n in stat["num_cells_by_type"].items() if t.startswith("$_")}
-            parts.append({"representative": group[0].lstrip("\\"), "instances": len(group),
-                          "cells": sum(logic.values()), "flops": sum(n for t, n in logic.items() if "DFF" in t),
-                          "ge": gate_equivalents(logic), "cells_by_type": logic})
-        count = sum(p["instances"] for p in parts)
-        cells = sum(p["cells"] * p["instances"] for p in parts)
-        flops = sum(p["flops"] * p["instances"] for p in parts)
-        ge = round(sum(p["ge"] * p["instances"] for p in parts), 1)
-        rows.append({"kind": kind, "label": KIND_LABELS[kind], "instances": count,
-                     "cells_each": round(cells / count, 1), "flops_each": round(flops / count, 1),
-                     "ge_each": round(ge / count, 1), "cells_total": cells, "flops_total": flops, "ge_total": ge,
-                     "groups": parts})
+        stat = modules[module if module.startswith("\\") else "\\" + module]
+        logic = {t: n for t, n in stat["num_cells_by_type"].items() if t.startswith("$_")}
+        cells, flops, ge = sum(logic.values()), sum(n for t, n in logic.items() if "DFF" in t), gate_equivalents(logic)
+        rows.append({"kind": kind, "label": KIND_LABELS[kind], "module": module.lstrip("\\"), "instances": count,
+                     "cells_each": cells, "flops_each": flops, "ge_each": ge, "cells_total": cells * count,
+                     "flops_total": flops * count, "ge_total": round(ge * count, 1), "cells_by_type": logic})
     total_cells = sum(r["cells_total"] for r in rows)
     total_ge = sum(r["ge_total"] for r in rows)
     for r in rows:
@@ -204,7 +187,7 @@ def stats_markdown(report: dict) -> str:
     cfg = report["config"]
     lines = [f"### rtl-stats {cfg['rows']}x{cfg['cols']} (N={cfg['n_bits']}, ACC={cfg['acc_bits']}, "
              f"K_MAX={cfg['k_max']}; {report['tool'].split('/')[-1]}, {report['flow']})", "",
-             "| module | instances | cells each (mean) | flops each | GE each | cells total | GE total | GE share |",
+             "| module | instances | cells each | flops each | GE each | cells total | GE total | GE share |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["modules"]:
         lines.append(f"| {r['label']} | {r['instances']} | {r['cells_each']} | {r['flops_each']} | {r['ge_each']} | "

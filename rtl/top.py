@@ -28,8 +28,8 @@ from amaranth.lib.wiring import In, Out
 
 from .array import SystolicArray
 from .buffer import buffer_bank
-from .output_unit import OutputUnit
 from .params import RtlConfig, bits_for
+from .units import add_unit
 
 
 def top_signature(cfg: RtlConfig) -> dict:
@@ -82,12 +82,13 @@ PORT_DOCS = {
 
 
 class DqtTop(wiring.Component):
-    """buffer_macros: the operand-buffer banks as RAM_MODULE instances (rtl/buffer.py; what rtl/emit.py writes),
-    else amaranth Memories (what amaranth.sim runs)."""
+    """macros: the operand-buffer banks as RAM_MODULE instances (rtl/buffer.py) and the units (PEs, view and output
+    units) as instances of their one Verilog module each (rtl/units.py), which is what rtl/emit.py writes; else
+    amaranth Memories and submodules (what amaranth.sim runs)."""
 
-    def __init__(self, config: RtlConfig, buffer_macros: bool = False):
+    def __init__(self, config: RtlConfig, macros: bool = False):
         self._config = config
-        self._buffer_macros = buffer_macros
+        self._macros = macros
         super().__init__(top_signature(config))
 
     def elaborate(self, platform):
@@ -143,7 +144,7 @@ class DqtTop(wiring.Component):
         for name, (shape, depth, we, addr, wdata) in buffers.items():
             read_data_of[name] = [
                 buffer_bank(m, f"{name}_buf{bank}", shape.width, depth, we & (write_bank == bank), addr, wdata,
-                            k_read if name in ("w", "a") else row_addr, self._buffer_macros)
+                            k_read if name in ("w", "a") else row_addr, self._macros)
                 for bank in (0, 1)]
         with m.If(self.w_we | self.a_we | self.p_we | self.r_we):
             m.d.sync += loaded.eq(1)
@@ -166,7 +167,7 @@ class DqtTop(wiring.Component):
         next_p = Signal(unsigned(cfg.lane_mode_bits + 1))  # weight lane after the current lane pair
         m.d.comb += [last_row.eq(drain_row == 0), next_p.eq(Mux(drain_p + 1 == lanes_w, 0, drain_p + 1))]
         draining = Signal()
-        array = m.submodules.array = SystolicArray(cfg)
+        array = m.submodules.array = SystolicArray(cfg, self._macros)
         feed = Signal()  # buffer row `count` is valid this cycle
         m.d.comb += [k_read.eq(Mux(idle, 0, count + 1)), row_addr.eq(Mux(draining & ~last_row, drain_p * rows + drain_row - 1,
                                      Mux(draining, next_p, 0) * rows + rows - 1)),
@@ -210,7 +211,7 @@ class DqtTop(wiring.Component):
         # ---- output units: one per column, fed by the bottom PE row while draining -----------------
         p_fields = data.View(param_layout, p_data)
         for j in range(cols):
-            unit = m.submodules[f"out_{j}"] = OutputUnit(cfg)
+            unit = add_unit(m, f"out_{j}", "output_unit", cfg, self._macros)
             m.d.comb += [
                 unit.acc.eq(array.acc_out.word_select(j, cfg.acc_bits).as_signed()),
                 unit.align.eq(k_w + k_a), unit.bias.eq(p_fields.bias), unit.m.eq(p_fields.m),

@@ -20,14 +20,19 @@ from .params import RtlConfig
 class ViewUnit(wiring.Component):
     """Ports: q (N, master code bits), sgn (1: q is signed), k (view shift N-b) -> v (N+1 signed view)."""
 
-    def __init__(self, config: RtlConfig):
-        self._config = config
-        super().__init__({
+    @staticmethod
+    def ports(config: RtlConfig) -> dict:
+        """Port map (name -> In/Out(shape)) of the unit for `config`."""
+        return {
             "q": In(unsigned(config.code_bits)),
             "sgn": In(1),
             "k": In(unsigned(config.view_shift_bits)),
             "v": Out(signed(config.operand_bits)),
-        })
+        }
+
+    def __init__(self, config: RtlConfig):
+        self._config = config
+        super().__init__(self.ports(config))
 
     def elaborate(self, platform):
         cfg = self._config

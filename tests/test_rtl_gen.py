@@ -10,11 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from rtl.emit import MANIFEST_FILE, TOP_NAME, UNIT_COMPONENTS, VERILOG_FILE, WAIVER_FILE, write_rtl, write_unit_rtl
+from rtl.emit import MANIFEST_FILE, TOP_NAME, VERILOG_FILE, WAIVER_FILE, write_rtl, write_unit_rtl
 from rtl.lint import iverilog_compile, verilator_lint
 from rtl.params import config_from_options
-from rtl.stats import classify_modules, gate_equivalents
+from rtl.stats import gate_equivalents, unit_instances
 from rtl.toolchain import add_tool_paths, require_tool
+from rtl.units import UNIT_MODULES, unit_module_name
 from sim.tile import os_tile_cycles
 
 
@@ -45,10 +46,13 @@ def test_generate_shapes_and_manifest(tmp_path, pe, n_bits, acc_bits, k_max):
     assert 2 ** ports["cycles"]["width"] > os_tile_cycles(cfg.rows, cfg.cols, k_max)
     source = text.decode()
     assert re.search(rf"^module {TOP_NAME}\(", source, re.M)
-    kinds = {kind: sum(len(g) for g in groups) for kind, groups in classify_modules(source).items()}
+    kinds = unit_instances(source)
     assert kinds["pe"] == cfg.rows * cfg.cols
     assert kinds["weight_view"] == cfg.rows and kinds["act_view"] == cfg.cols and kinds["output_unit"] == cfg.cols
     assert f"[{cfg.acc_bits - 1}:0] acc;" in source  # accumulator width derives from the spec
+    modules = re.findall(r"^module (\S+?)[(\s]", source, re.M)  # one module per unit kind, not per instance
+    assert sorted(modules) == sorted([TOP_NAME, f"\\{TOP_NAME}.array", *(unit_module_name(k) for k in UNIT_MODULES),
+                                      "dqt_ram"])
     assert "initial \\$auto$verilog_backend" in source and not re.search(r"dump_module\$\d+ += 0;", source)
 
 
@@ -61,22 +65,24 @@ def test_fault_recorded_and_changes_verilog(tmp_path):
 
 
 
-@pytest.mark.parametrize("unit", sorted(UNIT_COMPONENTS))
+@pytest.mark.parametrize("unit", sorted(UNIT_MODULES))
 def test_write_unit_rtl_manifest_matches_the_component(tmp_path, unit):
     cfg = config_from_options("2x3", n_bits=6, acc_bits=20, k_max=8)
     manifest = write_unit_rtl(unit, cfg, tmp_path)
     assert json.loads((tmp_path / MANIFEST_FILE).read_text()) == manifest
-    assert manifest["top"] == unit and manifest["config"] == cfg.to_dict()
+    assert manifest["top"] == unit_module_name(unit) and manifest["config"] == cfg.to_dict()
     [entry] = manifest["files"]
     text = (tmp_path / f"{unit}.v").read_bytes()
     assert entry["path"] == f"{unit}.v" and entry["sha256"] == hashlib.sha256(text).hexdigest()
     source = text.decode()
-    assert re.search(rf"^module {unit}\(", source, re.M)
+    assert re.search(rf"^module {unit_module_name(unit)}\(", source, re.M)
     declared = {m["name"]: (m["dir"], int(m["hi"] or 0) + 1) for m in re.finditer(
         r"^\s*(?P<dir>input|output) (?:\[(?P<hi>\d+):0\] )?(?P<name>\w+);", source, re.M)}
     assert set(declared) - {p["name"] for p in manifest["ports"]} <= {"clk", "rst"}
     for port in manifest["ports"]:
         assert declared[port["name"]] == (port["direction"], port["width"])
+    write_rtl(cfg, tmp_path / "top")
+    assert source in (tmp_path / "top" / VERILOG_FILE).read_text()  # the unit bench runs the top's own module
 
 
 def test_write_unit_rtl_rejects_unknown_unit(tmp_path):
@@ -173,9 +179,9 @@ def test_rtl_stats_1x2(tmp_path):
     kinds = {r["kind"]: r for r in report["modules"]}
     assert set(kinds) == {"pe", "weight_view", "act_view", "output_unit", "array_glue", "top_glue"}
     assert kinds["pe"]["instances"] == 2 and kinds["act_view"]["instances"] == 2 and kinds["weight_view"]["instances"] == 1
-    # acc + the pass-through registers that have a consumer: w_out of pe_0_0 feeds pe_0_1, no a_out (one row)
-    assert [(g["instances"], g["flops"]) for g in kinds["pe"]["groups"]] == [
-        (1, cfg.acc_bits + cfg.operand_bits), (1, cfg.acc_bits)]
+    # one PE module (rtl/units.py): the accumulator and both pass-through registers, synthesized once
+    assert kinds["pe"]["module"] == "dqt_pe" and kinds["pe"]["flops_each"] == cfg.acc_bits + 2 * cfg.operand_bits
+    assert kinds["weight_view"]["module"] == kinds["act_view"]["module"] == "dqt_view_unit"
     assert all(r["cells_each"] > 0 for r in kinds.values())
     assert report["total_cells"] == sum(r["cells_total"] for r in kinds.values())
     assert json.loads((tmp_path / "stats.json").read_text())["total_cells"] == report["total_cells"]

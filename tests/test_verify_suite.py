@@ -1,13 +1,13 @@
-"""The full `make verify` suite and `make verify-largest` as pytest cases (slow: excluded from `make test`; the make
-targets run the same BenchRuns through verify.suite). Each design is built once per session on each simulator."""
+"""The full `make verify` suite as pytest cases (slow: excluded from `make test`; the make target runs the same
+BenchRuns through verify.suite). Each design is built once per session on each simulator."""
 from __future__ import annotations
 
 import pytest
 
-from verify.plan import default_suite, largest_shape_runs
+from verify.plan import default_suite
 from verify.toolchain import SIMULATORS
 
-RUNS = {run.name: run for run in [*default_suite(), *largest_shape_runs()]}
+RUNS = {run.name: run for run in default_suite()}
 
 
 @pytest.mark.slow

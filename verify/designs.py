@@ -12,15 +12,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from golden.atomic import atomic_write_bytes
-from rtl.emit import MANIFEST_FILE, UNIT_COMPONENTS, write_rtl, write_unit_rtl
+from rtl.emit import MANIFEST_FILE, write_rtl, write_unit_rtl
 from rtl.lint import verilator_lint
 from rtl.params import RtlConfig
+from rtl.units import UNIT_MODULES
 from sim.config import ArrayConfig
 
 from .runner import Design
 from .toolchain import build_root
 
-DESIGNS = (*UNIT_COMPONENTS, "top")
+DESIGNS = (*UNIT_MODULES, "top")
 
 
 def rtl_config(rows: int = 16, cols: int = 16, k_max: int | None = None, fault: str | None = None,

@@ -18,13 +18,13 @@ TILE_K_MAX = 64     # tile benches draw K up to this (k_cap); small buffers keep
 LAYER_K_MAX = None  # the generator default (K_MAX = 4608): the same build as make verify-long
 FUSED_LAYER_K_MAX = 512  # the fused conv-layer bench: layer4.0.downsample has K = 256
 # Edge shapes of the generator's range (R, C in 1..64; 1×16 is in TILE_SHAPES): one-PE and one-column arrays (1-bit
-# out_clamped, 1-deep p / r buffers), every width pair, at a small K_MAX, in make verify. The largest array, build +
-# 3 tiles (one random width pair, then a width switch), in make verify-largest (about 3 min of CPU: it would push
-# make verify past 10 min on 2 cores), on Icarus only: its Verilator build (4,291 modules, 119 C++ files) takes far
-# longer than all of make verify (docs/verify.md). Each is also linted (verilator -Wall, BenchRun.lint).
+# out_clamped, 1-deep p / r buffers), every width pair, at a small K_MAX, and the largest array, 64×64, built and
+# run for 3 tiles (one random width pair, then a width switch), all in make verify on both simulators. Each is also
+# linted (verilator -Wall, BenchRun.lint). The 64×64 Verilator build keeps the PE one class
+# (verify.runner.verilator_controls).
 EDGE_TILE_SHAPES = ((1, 1), (16, 1))
 EDGE_K_MAX = 16
-LARGEST_SHAPE, LARGEST_K_MAX, LARGEST_SIMULATORS = (64, 64), 4, ("icarus",)
+LARGEST_SHAPE, LARGEST_K_MAX = (64, 64), 4
 
 
 @dataclass(frozen=True)
@@ -90,10 +90,9 @@ def edge_shape_runs() -> list[BenchRun]:
 
 
 def largest_shape_runs() -> list[BenchRun]:
-    """make verify-largest: the linted largest array with one width pair and one width switch (3 tiles,
-    K <= LARGEST_K_MAX) on LARGEST_SIMULATORS."""
-    return [_tiles(LARGEST_SHAPE, 1, LARGEST_K_MAX, 2, k_max=LARGEST_K_MAX, pairs=1, lint=True,
-                   sims=LARGEST_SIMULATORS)]
+    """The linted largest array with one width pair and one width switch (3 tiles, K <= LARGEST_K_MAX); in make
+    verify, and alone in make verify-largest."""
+    return [_tiles(LARGEST_SHAPE, 1, LARGEST_K_MAX, 2, k_max=LARGEST_K_MAX, pairs=1, lint=True)]
 
 
 def unit_vectors_on_top(shape=(3, 5), vectors: int = 200) -> BenchRun:
@@ -128,8 +127,8 @@ def _corners_default(shape, pe_mode: str = "fixed") -> BenchRun:
 
 
 def default_suite(model: str | None = None) -> list[BenchRun]:
-    """make verify: every unit, random and corner tiles (+ protocol rules) on every shape (edge shapes 1×1, 1×16
-    and 16×1 included; 64×64: largest_shape_runs), conv layers (of the synthetic ResNet-18, or of the model file
+    """make verify: every unit, random and corner tiles (+ protocol rules) on every shape (edge shapes 1×1, 1×16,
+    16×1 and the largest, 64×64, included), conv layers (of the synthetic ResNet-18, or of the model file
     `model`: model_conv_runs), and the fault injections."""
     conv = [
         BenchRun("conv_layer", "top", "conv_layer", (16, 16), LAYER_K_MAX,
@@ -148,6 +147,7 @@ def default_suite(model: str | None = None) -> list[BenchRun]:
         *[_corners_default(shape, "fused") for shape in FUSED_TILE_SHAPES],
         _corners_largest_k(sims=("verilator",)),
         *edge_shape_runs(),
+        *largest_shape_runs(),
         unit_vectors_on_top(),
         *conv,
         *fault_runs(),

@@ -9,6 +9,7 @@ scoreboard records the benches wrote.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -26,6 +27,12 @@ VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3")
 # Verilog-2005 semantics (a later -g wins) run them at time 0 as Yosys intends.
 ICARUS_ARGS = ("-g2005",)
 ICARUS_DUMP = "verify_waves_dump"
+# Verilator inlines every instance of a small module. Up to a 16x16 top that is what makes its model fast (the stream
+# harness simulates 16x16 at ~720k cycles/s inlined, ~280k with the PE a class); a 64x64 top inlined is one flat model
+# of 4,096 PEs whose C++ takes longer to compile than all of make verify runs. Above INLINE_MAX_PES the PE module
+# stays one C++ class (verilator_inline_control).
+INLINE_MAX_PES = 256
+INLINE_CONTROL = "no_inline_pe.vlt"
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ def build(design: Design, sim: str) -> Built:
 
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(sim)
-    sources, args = _sources_for(design, sim), list(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS)
+    sources, args = _sources_for(design, sim, build_dir), list(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS)
     if sim == "icarus" and toolchain.waves_enabled():
         sources.append(_icarus_dump_module(design, build_dir))
         args += ["-s", ICARUS_DUMP]
@@ -126,12 +133,30 @@ def _icarus_dump_module(design: Design, build_dir: Path) -> str:
     return str(path)
 
 
-def _sources_for(design: Design, sim: str) -> list:
-    """Verilog sources for both simulators; Verilator control files (.vlt) only for Verilator, tagged."""
+def verilator_controls(design: Design, build_dir: Path) -> list[Path]:
+    """The design's Verilator control files (.vlt): its own (the lint waivers), plus INLINE_CONTROL written into
+    `build_dir` for a top of more than INLINE_MAX_PES PEs (`no_inline` on the PE module, rtl/units.py)."""
+    from rtl.emit import TOP_NAME
+    from rtl.units import unit_module_name
+
+    controls = [src for src in design.sources if src.suffix == ".vlt"]
+    if design.toplevel == TOP_NAME:
+        cfg = json.loads(design.manifest_path.read_text())["config"]
+        if cfg["rows"] * cfg["cols"] > INLINE_MAX_PES:
+            control = build_dir / INLINE_CONTROL
+            text = f'`verilator_config\nno_inline -module "{unit_module_name("pe")}"\n'
+            if not control.exists() or control.read_text() != text:
+                control.write_text(text)
+            controls.append(control)
+    return controls
+
+
+def _sources_for(design: Design, sim: str, build_dir: Path) -> list:
+    """Verilog sources for both simulators; Verilator control files (verilator_controls) only for Verilator, tagged."""
     from cocotb_tools.runner import VerilatorControlFile
 
     verilog = [str(src) for src in design.sources if src.suffix != ".vlt"]
-    control = [VerilatorControlFile(str(src)) for src in design.sources if src.suffix == ".vlt"]
+    control = [VerilatorControlFile(str(src)) for src in verilator_controls(design, build_dir)]
     return verilog + (control if sim == "verilator" else [])
 
 

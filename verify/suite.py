@@ -2,8 +2,8 @@
 
     python -m verify.suite [--short | --corners | --largest] [--model FILE]
 
---largest runs the largest array's runs (verify.plan.largest_shape_runs; make verify-largest) instead of the
-default suite.
+--largest runs only the largest array's runs (verify.plan.largest_shape_runs, also in the default suite; make verify-largest)
+instead of the whole default suite.
 
 Prints one line per bench run under a bar over all runs (rate, time left; golden.progress), one line per record (bench, design, simulator, vectors, mismatches, seconds), then totals and
 the wall time, then the functional coverage table (verify/coverage.py) merged over the exact runs; exits 1 if

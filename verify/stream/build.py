@@ -16,7 +16,7 @@ from pathlib import Path
 from golden.atomic import atomic_write_bytes
 
 from .. import toolchain
-from ..runner import VERILATOR_ARGS, Design
+from ..runner import VERILATOR_ARGS, Design, verilator_controls
 
 HARNESS = Path(__file__).with_name("harness.cpp")
 EXECUTABLE = "Vdqt_top"
@@ -46,20 +46,21 @@ def build_harness(design: Design, threads: int = 1) -> Path:
     defines = harness_defines(manifest)
     out = toolchain.build_root() / "stream" / (design.key + (f"-t{threads}" if threads > 1 else ""))
     exe = out / EXECUTABLE
+    out.mkdir(parents=True, exist_ok=True)
+    sources = [src for src in design.sources if src.suffix != ".vlt"] + verilator_controls(design, out)
     cflags = " ".join(f"-D{k}={v}" for k, v in defines.items()) + " " + CXX_OPT
     args = ["verilator", "--cc", "--exe", "--build", "-j", "2", *VERILATOR_ARGS, "--x-assign", "fast",
             "--x-initial", "fast", "--top-module", design.toplevel, "--Mdir", str(out), "-o", EXECUTABLE,
             "-CFLAGS", cflags, *(["--threads", str(threads)] if threads > 1 else []),
-            *map(str, design.sources), str(HARNESS)]
+            *map(str, sources), str(HARNESS)]
     env = toolchain.setup_env(dict(os.environ))
     version = subprocess.run(["verilator", "--version"], env=env, capture_output=True, text=True, check=True).stdout
-    digest = hashlib.sha256("\0".join([*args[:-len(design.sources) - 1], version]).encode())
-    for src in (*design.sources, HARNESS):
+    digest = hashlib.sha256("\0".join([*args[:-len(sources) - 1], version]).encode())
+    for src in (*sources, HARNESS):
         digest.update(src.read_bytes())
     stamp = out / "stamp.sha256"
     if exe.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
         return exe
-    out.mkdir(parents=True, exist_ok=True)
     log = out / "build.log"
     with open(log, "w") as f:
         done = subprocess.run(args, env=env, stdout=f, stderr=subprocess.STDOUT, cwd=out)
