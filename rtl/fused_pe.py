@@ -19,10 +19,11 @@ hold all lane pairs, packed in the order of lane_pair_fields.
 from __future__ import annotations
 
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, wiring
+from amaranth.lib import data
 from amaranth.lib.wiring import In, Out
 
 from .params import RtlConfig
+from .unit_base import Unit
 
 
 def lane_width_bound(lane: int, code_bits: int) -> int:
@@ -78,10 +79,9 @@ def lane_value(m: Module, word, lane: int, mode, sgn, cfg: RtlConfig, name: str)
     return value
 
 
-class FusedPE(wiring.Component):
+class FusedPE(Unit):
     @staticmethod
     def ports(config: RtlConfig) -> dict:
-        """Port map (name -> In/Out(shape)) of the unit for `config`."""
         n, pairs = config.code_bits, lane_pair_layout(config)
         return {
             "w_in": In(unsigned(n)), "a_in": In(unsigned(n)), "a_sgn": In(1),
@@ -91,10 +91,6 @@ class FusedPE(wiring.Component):
             "acc_in": In(pairs),
             "w_out": Out(unsigned(n)), "a_out": Out(unsigned(n)), "acc": Out(pairs),
         }
-
-    def __init__(self, config: RtlConfig):
-        self._config = config
-        super().__init__(self.ports(config))
 
     def elaborate(self, platform):
         cfg = self._config

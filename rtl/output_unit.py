@@ -15,16 +15,15 @@ Saturating s at ACC+M+1 is exact: |x·m + r·m_r| < 2^(ACC+M), so any s >= ACC+M
 from __future__ import annotations
 
 from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .params import OUT_MODES, RtlConfig
+from .unit_base import Unit
 
 
-class OutputUnit(wiring.Component):
+class OutputUnit(Unit):
     @staticmethod
     def ports(config: RtlConfig) -> dict:
-        """Port map (name -> In/Out(shape)) of the unit for `config`."""
         wide = signed(config.wide_bits)
         return {
             "acc": In(signed(config.acc_bits)),
@@ -39,10 +38,6 @@ class OutputUnit(wiring.Component):
             "y": Out(signed(config.out_bits)),
             "clamped": Out(1),
         }
-
-    def __init__(self, config: RtlConfig):
-        self._config = config
-        super().__init__(self.ports(config))
 
     def elaborate(self, platform):
         cfg = self._config

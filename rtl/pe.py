@@ -10,26 +10,21 @@ w_in and a_in are (N+1)-bit signed views; the product is 2(N+1) bits, sign-exten
 from __future__ import annotations
 
 from amaranth.hdl import Module, signed
-from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .params import RtlConfig
+from .unit_base import Unit
 
 
-class PE(wiring.Component):
+class PE(Unit):
     @staticmethod
     def ports(config: RtlConfig) -> dict:
-        """Port map (name -> In/Out(shape)) of the unit for `config`."""
         operand, acc = signed(config.operand_bits), signed(config.acc_bits)
         return {
             "w_in": In(operand), "a_in": In(operand),
             "en": In(1), "clear": In(1), "shift": In(1), "acc_in": In(acc),
             "w_out": Out(operand), "a_out": Out(operand), "acc": Out(acc),
         }
-
-    def __init__(self, config: RtlConfig):
-        self._config = config
-        super().__init__(self.ports(config))
 
     def elaborate(self, platform):
         m = Module()

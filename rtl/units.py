@@ -22,6 +22,7 @@ from .fused_pe import FusedPE
 from .output_unit import OutputUnit
 from .params import RtlConfig
 from .pe import PE
+from .unit_base import Unit
 from .view_unit import ViewUnit
 
 # unit kind -> (Verilog module name, component class per PE mode, clocked: has clk / rst ports)
@@ -39,14 +40,14 @@ def unit_module_name(kind: str) -> str:
     return UNIT_MODULES[kind][0]
 
 
-def unit_class(kind: str, cfg: RtlConfig) -> type[wiring.Component]:
+def unit_class(kind: str, cfg: RtlConfig) -> type[Unit]:
     """The component class of unit `kind` for `cfg` (the PE class follows cfg.pe_mode)."""
     if kind not in UNIT_MODULES:
         raise ValueError(f"unit must be one of {', '.join(UNIT_MODULES)}, got {kind!r}")
     return UNIT_MODULES[kind][1][cfg.pe_mode]
 
 
-def unit_component(kind: str, cfg: RtlConfig) -> wiring.Component:
+def unit_component(kind: str, cfg: RtlConfig) -> Unit:
     """The Amaranth component of unit `kind` for `cfg`."""
     return unit_class(kind, cfg)(cfg)
 

@@ -11,28 +11,23 @@ upper bound can be exceeded: v = min(v_raw, MAX_σ >> k) with MAX = 2^(N-1)-1 (s
 from __future__ import annotations
 
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .params import RtlConfig
+from .unit_base import Unit
 
 
-class ViewUnit(wiring.Component):
+class ViewUnit(Unit):
     """Ports: q (N, master code bits), sgn (1: q is signed), k (view shift N-b) -> v (N+1 signed view)."""
 
     @staticmethod
     def ports(config: RtlConfig) -> dict:
-        """Port map (name -> In/Out(shape)) of the unit for `config`."""
         return {
             "q": In(unsigned(config.code_bits)),
             "sgn": In(1),
             "k": In(unsigned(config.view_shift_bits)),
             "v": Out(signed(config.operand_bits)),
         }
-
-    def __init__(self, config: RtlConfig):
-        self._config = config
-        super().__init__(self.ports(config))
 
     def elaborate(self, platform):
         cfg = self._config
