@@ -33,18 +33,21 @@ UNIT_MODULES = {
 }
 
 
-def unit_module_name(kind: str) -> str:
-    """Verilog module name of unit `kind` (a key of UNIT_MODULES)."""
+def _unit_entry(kind: str) -> tuple:
+    """UNIT_MODULES[kind]; ValueError naming the kinds for an unknown one."""
     if kind not in UNIT_MODULES:
         raise ValueError(f"unit must be one of {', '.join(UNIT_MODULES)}, got {kind!r}")
-    return UNIT_MODULES[kind][0]
+    return UNIT_MODULES[kind]
+
+
+def unit_module_name(kind: str) -> str:
+    """Verilog module name of unit `kind` (a key of UNIT_MODULES)."""
+    return _unit_entry(kind)[0]
 
 
 def unit_class(kind: str, cfg: RtlConfig) -> type[Unit]:
     """The component class of unit `kind` for `cfg` (the PE class follows cfg.pe_mode)."""
-    if kind not in UNIT_MODULES:
-        raise ValueError(f"unit must be one of {', '.join(UNIT_MODULES)}, got {kind!r}")
-    return UNIT_MODULES[kind][1][cfg.pe_mode]
+    return _unit_entry(kind)[1][cfg.pe_mode]
 
 
 def unit_component(kind: str, cfg: RtlConfig) -> Unit:
@@ -64,7 +67,7 @@ def add_unit(m: Module, name: str, kind: str, cfg: RtlConfig, macro: bool):
     ports = signature.create(path=(name,))
     connections = {("i_" if member.flow == In else "o_") + port: Value.cast(getattr(ports, port))
                    for port, member in signature.members.items()}
-    if UNIT_MODULES[kind][2]:
+    if _unit_entry(kind)[2]:
         connections.update(i_clk=ClockSignal(), i_rst=ResetSignal())
     m.submodules[name] = Instance(unit_module_name(kind), **connections)
     return ports
